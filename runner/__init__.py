@@ -1,0 +1,1 @@
+"""ovrun: declarative, cached OpenVINO optimization workflows."""

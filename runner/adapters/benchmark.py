@@ -1,0 +1,321 @@
+"""The ``benchmark`` op: latency and throughput of one IR on one device under one hint.
+
+The method follows ``benchmark_app`` so figures are comparable with it:
+
+1. read the IR and reshape every token input to the static shape ``[batch, seq_len]``
+   (like ``benchmark_app -shape``), so no dynamic-shape overhead is timed;
+2. compile cold with ``{"PERFORMANCE_HINT": hint, **properties}`` and time the compile;
+3. time one first inference on a fresh request (it includes lazy initialisation);
+4. run ``warmup`` untimed inferences, then a timed loop of ``duration_s`` seconds over an
+   ``AsyncInferQueue`` sized by the device's ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``.
+   A request's latency runs from ``start_async`` to its completion callback; throughput
+   is completed samples over the loop's wall time, which includes draining the queue.
+
+Stateful causal LMs (KV cache held in model state) cannot share one input across
+pipelined requests without the cache growing, so for them the op measures the *prefill*:
+a synchronous loop on a single request that calls ``reset_state()`` before each
+inference (the reset is outside the per-inference latency, inside the wall time).
+
+Input data is synthetic (random ids like ``benchmark_app``), built once and copied into
+each request before timing, so input preparation is never measured.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runner.adapters.context import TaskContext
+from runner.adapters.devices import require_device
+from runner.adapters.feeds import make_feed, synthetic_sample
+from runner.errors import OvrunError
+
+# Inputs shaped [batch, seq_len]; beam_idx (stateful LMs) is shaped [batch].
+_TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
+_BATCH_INPUTS = ("beam_idx",)
+# What the compiled model actually decided; read back so the result records the truth.
+RESOLVED_PROPERTIES = (
+    "PERFORMANCE_HINT",
+    "NUM_STREAMS",
+    "INFERENCE_NUM_THREADS",
+    "INFERENCE_PRECISION_HINT",
+    "OPTIMAL_NUMBER_OF_INFER_REQUESTS",
+)
+_DEFAULT_VOCAB = 1000
+
+DEFAULTS: dict[str, Any] = {
+    "hint": "LATENCY",
+    "properties": {},
+    "duration_s": 10.0,
+    "warmup": 10,
+    "batch": 1,
+    "seq_len": 128,
+    "seed": 0,
+    "task": "feature-extraction",
+}
+
+
+def run(ctx: TaskContext) -> dict[str, Any]:
+    """Benchmark ``ctx.model_dir("model")`` on ``ctx.device``; return the summary dict."""
+    import openvino as ov
+
+    params = DEFAULTS | ctx.params
+    device = ctx.device or "CPU"
+    batch, seq_len = int(params["batch"]), int(params["seq_len"])
+    model_dir = ctx.model_dir("model")
+    xml = model_dir / "openvino_model.xml"
+    if not xml.is_file():
+        raise OvrunError(f"no OpenVINO IR at {xml}", hint="the upstream task must write out/model/")
+    config_json = _read_config(model_dir)
+    _check_seq_len(seq_len, config_json)
+
+    core = ov.Core()
+    require_device(core, device)
+    config = _compile_config(core, device, params["hint"], params["properties"])
+
+    model = core.read_model(xml)
+    stateful = len(model.get_sinks()) > 0
+    shapes = _static_shapes(model, batch, seq_len)
+    _reshape(model, shapes)
+
+    ctx.log(f"compiling {xml.name} for {device} with {config}")
+    start = time.perf_counter()
+    compiled = _compile(core, model, device, config)
+    compile_s = time.perf_counter() - start
+
+    vocab = int(config_json.get("vocab_size") or _DEFAULT_VOCAB)
+    sample = synthetic_sample(batch, seq_len, vocab, int(params["seed"]))
+    feed = make_feed(compiled.inputs, sample)
+    warmup, duration_s = int(params["warmup"]), float(params["duration_s"])
+
+    if stateful:
+        timing = _measure_prefill(compiled, feed, warmup, duration_s)
+    else:
+        nireq = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        timing = _measure_async(ov, compiled, feed, nireq, warmup, duration_s)
+
+    latencies = timing["latencies"]
+    ctx.log(
+        f"{len(latencies)} inferences in {timing['wall_s']:.2f} s on {timing['nireq']} request(s)"
+    )
+    return {
+        "device": device,
+        "hint": params["hint"],
+        "batch": batch,
+        "seq_len": seq_len,
+        "mode": "sync-prefill" if stateful else "async",
+        "stateful": stateful,
+        "input_shapes": shapes,
+        "compile_s": compile_s,
+        "first_inference_ms": timing["first_ms"],
+        "warmup": warmup,
+        "latency_ms": latency_stats(latencies),
+        "throughput": len(latencies) * batch / timing["wall_s"],
+        "iterations": len(latencies),
+        "duration_s": timing["wall_s"],
+        "nireq": timing["nireq"],
+        "resolved_properties": resolved_properties(compiled),
+        "size_bytes": xml.stat().st_size + _size(xml.with_suffix(".bin")),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _read_config(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise OvrunError(f"{path}: invalid JSON ({exc.msg})", hint="re-run the export") from exc
+
+
+def _check_seq_len(seq_len: int, config_json: dict[str, Any]) -> None:
+    # Beyond the position table, BERT-like models index out of range and time garbage.
+    limit = config_json.get("max_position_embeddings")
+    if isinstance(limit, int) and seq_len > limit:
+        raise OvrunError(
+            f"benchmark seq_len {seq_len} exceeds the model's max_position_embeddings {limit}",
+            hint=f"set benchmark.seq_len to at most {limit}",
+        )
+
+
+def _compile_config(core: Any, device: str, hint: str, properties: dict[str, Any]) -> dict:
+    """``{"PERFORMANCE_HINT": hint, **properties}`` after checking every name on the device."""
+    supported = dict(core.get_property(device, "SUPPORTED_PROPERTIES"))
+    writable = sorted(name for name, mode in supported.items() if mode != "RO")
+    for name in properties:
+        if supported.get(name) in (None, "RO"):
+            problem = "is read-only" if name in supported else "is not supported"
+            raise OvrunError(
+                f"property {name} {problem} on device {device}",
+                hint=f"settable {device} properties: {', '.join(writable)}",
+            )
+    extra_hint = properties.get("PERFORMANCE_HINT")
+    if extra_hint is not None and str(extra_hint) != hint:
+        raise OvrunError(
+            f"PERFORMANCE_HINT {extra_hint} in properties contradicts hint {hint}",
+            hint="choose hints with targets.hints, not targets.properties",
+        )
+    return {"PERFORMANCE_HINT": hint, **properties}
+
+
+def _static_shapes(model: Any, batch: int, seq_len: int) -> dict[str, list[int]]:
+    shapes: dict[str, list[int]] = {}
+    for port in model.inputs:
+        name = port.get_any_name()  # the name make_feed keys on
+        if name in _TOKEN_INPUTS:
+            shapes[name] = [batch, seq_len]
+        elif name in _BATCH_INPUTS:
+            shapes[name] = [batch]
+        else:
+            # Caught here, before a compile that would be wasted.
+            raise OvrunError(
+                f"model input {name} is not a text input this benchmark can feed",
+                hint=f"benchmark supports models whose inputs are among "
+                f"{', '.join(_TOKEN_INPUTS + _BATCH_INPUTS)}; export a stateful model for LLMs",
+            )
+    return shapes
+
+
+def _reshape(model: Any, shapes: dict[str, list[int]]) -> None:
+    try:
+        model.reshape(shapes)
+    except RuntimeError as exc:
+        raise OvrunError(
+            f"cannot reshape the model to {shapes}: {_last_line(exc)}",
+            hint="pick benchmark.batch / seq_len the model accepts",
+        ) from exc
+
+
+def _compile(core: Any, model: Any, device: str, config: dict[str, Any]) -> Any:
+    try:
+        return core.compile_model(model, device, config)
+    except RuntimeError as exc:
+        # A bad property value is the user's to fix; any other compile failure is a bug.
+        message = _last_line(exc)
+        if any(name in str(exc) for name in config):
+            raise OvrunError(
+                f"compile on {device} rejected the config: {message}",
+                hint="fix targets.properties",
+            ) from exc
+        raise
+
+
+def _last_line(exc: BaseException) -> str:
+    """OpenVINO errors nest 'Exception from file:line' frames; the last line says why."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _measure_async(
+    ov: Any, compiled: Any, feed: dict[str, np.ndarray], nireq: int, warmup: int, duration_s: float
+) -> dict[str, Any]:
+    first_ms = _first_inference_ms(compiled.create_infer_request(), feed)
+
+    queue = ov.AsyncInferQueue(compiled, nireq)
+    for request in queue:
+        for name, array in feed.items():
+            request.set_tensor(name, ov.Tensor(array))
+
+    latencies: list[float] = []
+
+    def on_done(request: Any, started: float | None) -> None:
+        if started is not None:  # None marks a warm-up inference
+            latencies.append((time.perf_counter() - started) * 1000.0)
+
+    queue.set_callback(on_done)
+    for _ in range(warmup):
+        queue.start_async(None, None)
+    queue.wait_all()
+
+    start = time.perf_counter()
+    while True:
+        # Wait for an idle request first, so the timestamp is taken when the
+        # request really starts, not while start_async blocks for a free slot.
+        t0 = time.perf_counter() - 0.0
+        queue.get_idle_request_id()
+        queue.start_async(None, t0)
+        if time.perf_counter() - start >= duration_s:
+            break
+    queue.wait_all()
+    wall_s = time.perf_counter() - start
+    return {"first_ms": first_ms, "latencies": latencies, "wall_s": wall_s, "nireq": nireq}
+
+
+def _measure_prefill(
+    compiled: Any, feed: dict[str, np.ndarray], warmup: int, duration_s: float
+) -> dict[str, Any]:
+    request = compiled.create_infer_request()
+    request.reset_state()
+    first_ms = _first_inference_ms(request, feed)
+    for _ in range(warmup):
+        request.reset_state()
+        request.infer(feed)
+
+    latencies: list[float] = []
+    start = time.perf_counter()
+    while True:
+        request.reset_state()  # every inference is a fresh prompt, not a continuation
+        began = time.perf_counter()
+        request.infer(feed)
+        latencies.append((time.perf_counter() - began) * 1000.0)
+        if time.perf_counter() - start >= duration_s:
+            break
+    wall_s = time.perf_counter() - start
+    return {"first_ms": first_ms, "latencies": latencies, "wall_s": wall_s, "nireq": 1}
+
+
+def _first_inference_ms(request: Any, feed: dict[str, np.ndarray]) -> float:
+    began = time.perf_counter()
+    request.infer(feed)
+    return (time.perf_counter() - began) * 1000.0
+
+
+def latency_stats(latencies_ms: list[float]) -> dict[str, float]:
+    """Median, p90, p99, min, max and mean of per-inference latencies (ms)."""
+    values = np.asarray(latencies_ms, dtype=np.float64)
+    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    return {
+        "median": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+    }
+
+
+def resolved_properties(compiled: Any) -> dict[str, Any]:
+    """The values the compiled model settled on, for those the device reports."""
+    supported = compiled.get_property("SUPPORTED_PROPERTIES")
+    resolved: dict[str, Any] = {}
+    for name in RESOLVED_PROPERTIES:
+        if name in supported:
+            resolved[name] = _jsonable(compiled.get_property(name))
+    return resolved
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "to_string"):  # ov.Type: "bf16" rather than "<Type: 'bfloat16'>"
+        return value.to_string()
+    return str(value)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (includes everything before the op)."""
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024

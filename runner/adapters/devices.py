@@ -1,0 +1,129 @@
+"""What hardware a benchmark ran on: OpenVINO devices plus a host fingerprint.
+
+Benchmark figures are meaningless without the machine that produced them, so every
+benchmark result and report carries this record. :func:`fingerprint_without_openvino`
+exists for callers (``ovrun plan``, reports) that must not import openvino.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from runner.errors import OvrunError
+
+# CPU flags that decide whether INT8 / BF16 kernels have hardware support.
+RELEVANT_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16")
+_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+_X86_MACHINES = {"x86_64", "amd64", "i386", "i686", "x86"}
+_CPUINFO = Path("/proc/cpuinfo")
+
+# Virtual devices that wrap real ones; they never appear in ``available_devices``.
+_VIRTUAL_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
+
+
+class DeviceUnavailable(OvrunError):
+    """The recipe targets a device this host does not have."""
+
+
+def _read_cpuinfo() -> dict[str, str] | None:
+    """The first processor block of /proc/cpuinfo as key -> value, None off Linux."""
+    try:
+        text = _CPUINFO.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    info: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if info:
+                break  # one block is enough: every core reports the same model and flags
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            info.setdefault(key.strip(), value.strip())
+    return info
+
+
+def fingerprint_without_openvino() -> dict[str, Any]:
+    """Host CPU / OS facts, readable without importing openvino."""
+    info = _read_cpuinfo()
+    flags = set((info or {}).get("flags", "").split())
+    model = (info or {}).get("model name") or platform.processor() or platform.machine()
+    return {
+        "cpu_model": model,
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        # None means "not known" (no /proc/cpuinfo), which differs from "no flags present".
+        "cpu_flags_relevant": [f for f in RELEVANT_FLAGS if f in flags] if info else None,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def int8_acceleration(fingerprint: dict[str, Any]) -> str | None:
+    """A one-sentence warning when the CPU has no INT8 dot-product instructions, else None.
+
+    Only x86 hosts with a known flag list are judged: other architectures have their
+    own INT8 paths and an unknown flag list proves nothing.
+    """
+    flags = fingerprint.get("cpu_flags_relevant")
+    if flags is None or str(fingerprint.get("machine", "")).lower() not in _X86_MACHINES:
+        return None
+    if any(flag in flags for flag in _INT8_FLAGS):
+        return None
+    return (
+        f"CPU {fingerprint.get('cpu_model', 'unknown')!s} has no VNNI or AMX instructions, "
+        "so INT8 models will likely not run faster than FP32 on it."
+    )
+
+
+def _device_info(core: Any, device: str) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    for name in ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES"):
+        try:
+            value = core.get_property(device, name)
+        except RuntimeError:
+            continue  # a plugin may not report every property
+        info[name] = list(value) if name == "OPTIMIZATION_CAPABILITIES" else str(value)
+    return info
+
+
+def probe() -> dict[str, Any]:
+    """OpenVINO version, its devices with their capabilities, and the host fingerprint."""
+    import openvino as ov
+
+    core = ov.Core()
+    available = list(core.available_devices)
+    return {
+        "openvino": ov.get_version(),
+        "available_devices": available,
+        "devices": {device: _device_info(core, device) for device in available},
+        "host": fingerprint_without_openvino(),
+    }
+
+
+def _physical_devices(device: str) -> list[str]:
+    """The real devices a device string names: 'AUTO:GPU,CPU' -> ['GPU', 'CPU']."""
+    prefix, sep, rest = device.partition(":")
+    if prefix in _VIRTUAL_DEVICES:
+        return [d.strip() for d in rest.split(",") if d.strip()] if sep else []
+    return [device]
+
+
+def _is_available(device: str, available: list[str]) -> bool:
+    # "GPU" matches "GPU.0"; "GPU.1" must match exactly.
+    return any(a == device or a.split(".")[0] == device for a in available)
+
+
+def require_device(core: Any, device: str) -> None:
+    """Raise DeviceUnavailable unless every real device in ``device`` is present."""
+    available = list(core.available_devices)
+    for physical in _physical_devices(device):
+        if not _is_available(physical, available):
+            raise DeviceUnavailable(
+                f"device {physical} not available (available: {', '.join(available) or 'none'})",
+                hint=f"install the {physical} driver/plugin on this host, "
+                "or remove it from targets.devices",
+            )

@@ -1,0 +1,173 @@
+"""Op ``evaluate``: how closely a model follows a reference model, by real OpenVINO inference.
+
+Both models run on the same samples with the same device and properties. Properties
+matter: on CPUs with AMX/AVX-512 the plugin defaults to bf16, which would charge the
+reference's own rounding to the candidate, so recipes pin ``INFERENCE_PRECISION_HINT``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from runner.adapters.context import TaskContext
+from runner.errors import OvrunError
+
+# task -> the metric it measures, and the output it reads (optimum-intel's names)
+_METRICS = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
+_OUTPUTS = {"feature-extraction": "last_hidden_state", "text-generation": "logits"}
+_DEFAULT_PROPERTIES = {"INFERENCE_PRECISION_HINT": "f32"}
+
+
+class _Runner:
+    """One compiled model with one infer request, fed sample by sample."""
+
+    def __init__(
+        self, core: Any, model_dir: Path, device: str, properties: dict[str, Any], output: str
+    ):
+        from runner.adapters.weights import read_ir
+
+        model = read_ir(model_dir)
+        try:
+            self.compiled = core.compile_model(model, device, properties)
+        except RuntimeError as error:
+            raise OvrunError(
+                f"evaluate: cannot compile {model_dir} on {device}: {_first_line(error)}",
+                hint="check the device name and the properties under evaluate",
+            ) from error
+        self.request = self.compiled.create_infer_request()
+        self.stateful = bool(self.request.query_state())
+        named = [port for port in self.compiled.outputs if output in port.get_names()]
+        self.output = named[0] if named else self.compiled.outputs[0]
+
+    def output_of(self, sample: dict[str, np.ndarray]) -> np.ndarray:
+        from runner.adapters.feeds import make_feed
+
+        if self.stateful:
+            # A causal LM keeps its KV cache between calls; each sample starts fresh.
+            self.request.reset_state()
+        result = self.request.infer(make_feed(self.compiled.inputs, sample))
+        return np.array(result[self.output], dtype=np.float64)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _masked_mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Sentence embedding: mean of the token vectors the attention mask keeps."""
+    weights = mask.astype(np.float64)[..., None]
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(np.dot(a.ravel(), b.ravel()) / denominator) if denominator else 0.0
+
+
+def _cosine_scores(
+    model: _Runner, reference: _Runner, samples: list[dict[str, np.ndarray]]
+) -> Iterator[float]:
+    for sample in samples:
+        got, want = model.output_of(sample), reference.output_of(sample)
+        _check_shapes(got, want)
+        mask = sample["attention_mask"]
+        yield _cosine(_masked_mean(got, mask), _masked_mean(want, mask))
+
+
+def _top1_scores(
+    model: _Runner, reference: _Runner, samples: list[dict[str, np.ndarray]]
+) -> Iterator[tuple[int, int]]:
+    """(agreeing positions, compared positions) per sample."""
+    for sample in samples:
+        got, want = model.output_of(sample), reference.output_of(sample)
+        _check_shapes(got, want)
+        keep = sample["attention_mask"].astype(bool)
+        agree = got.argmax(axis=-1) == want.argmax(axis=-1)
+        yield int(agree[keep].sum()), int(keep.sum())
+
+
+def _check_shapes(got: np.ndarray, want: np.ndarray) -> None:
+    if got.shape != want.shape:
+        raise OvrunError(
+            f"evaluate: model output {list(got.shape)} differs from reference {list(want.shape)}",
+            hint="evaluate a variant against a reference of the same architecture",
+        )
+
+
+def _feature_extraction(model: _Runner, reference: _Runner, samples: list) -> dict[str, Any]:
+    scores = np.array(list(_cosine_scores(model, reference, samples)))
+    mean = float(scores.mean())
+    return {
+        "metric": "cosine",
+        "value": mean,
+        "min": float(scores.min()),
+        "p05": float(np.percentile(scores, 5)),
+        "accuracy_drop": 1.0 - mean,
+    }
+
+
+def _text_generation(model: _Runner, reference: _Runner, samples: list) -> dict[str, Any]:
+    counts = np.array(list(_top1_scores(model, reference, samples)))
+    per_sample = counts[:, 0] / np.maximum(counts[:, 1], 1)
+    agreement = float(counts[:, 0].sum() / max(int(counts[:, 1].sum()), 1))
+    return {
+        "metric": "top1_agreement",
+        "value": agreement,
+        "min": float(per_sample.min()),
+        "p05": float(np.percentile(per_sample, 5)),
+        "accuracy_drop": 1.0 - agreement,
+        "positions": int(counts[:, 1].sum()),
+    }
+
+
+_EVALUATORS: dict[str, Callable[[_Runner, _Runner, list], dict[str, Any]]] = {
+    "feature-extraction": _feature_extraction,
+    "text-generation": _text_generation,
+}
+
+
+def _check_task(params: dict[str, Any]) -> str:
+    task = params.get("task", "feature-extraction")
+    metric = params.get("metric", _METRICS.get(task))
+    if task not in _METRICS:
+        raise OvrunError(
+            f"evaluate: unsupported task {task!r}", hint=f"use one of {', '.join(_METRICS)}"
+        )
+    if metric != _METRICS[task]:
+        pairs = ", ".join(f"{m} for {t}" for t, m in _METRICS.items())
+        raise OvrunError(
+            f"evaluate: metric {metric!r} is not available for task {task!r}", hint=f"use {pairs}"
+        )
+    return task
+
+
+def run(ctx: TaskContext) -> dict:
+    import openvino as ov
+
+    from runner.adapters.datasets import load_samples
+
+    task = _check_task(ctx.params)
+    device = ctx.params.get("device") or ctx.device or "CPU"
+    properties = dict(ctx.params.get("properties") or _DEFAULT_PROPERTIES)
+    samples = load_samples(ctx.inputs["dataset"])
+    if not samples:
+        raise OvrunError(
+            "evaluate: the evaluation dataset has no samples",
+            hint="give the eval data at least one non-empty text line",
+        )
+    core = ov.Core()
+    model, reference = (
+        _Runner(core, ctx.model_dir(role), device, properties, _OUTPUTS[task])
+        for role in ("model", "reference")
+    )
+    ctx.log(f"evaluate: {task} on {len(samples)} samples, {device} {properties}")
+    return {
+        **_EVALUATORS[task](model, reference, samples),
+        "samples": len(samples),
+        "device": device,
+        "properties": properties,
+    }

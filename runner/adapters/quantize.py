@@ -1,0 +1,139 @@
+"""Op ``quantize``: NNCF post-training INT8 quantization (weights and activations) of an IR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.adapters.context import TaskContext
+from runner.adapters.weights import (
+    CONV_OPS,
+    iter_weights,
+    nncf_failure,
+    nncf_user_errors,
+    read_ir,
+    save_model_dir,
+)
+from runner.errors import OvrunError
+
+_PRESETS = ("performance", "mixed")
+_MODEL_TYPES = ("transformer",)
+_DEVICES = ("ANY", "CPU", "GPU", "NPU", "CPU_SPR")
+_SCOPE_KEYS = ("names", "patterns", "types")
+_DEFAULTS = {"subset_size": 300, "fast_bias_correction": True, "target_device": "ANY"}
+
+
+def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if value not in allowed:
+        raise OvrunError(
+            f"quantize: unknown {name} {value!r}", hint=f"use one of {', '.join(allowed)}"
+        )
+    return value
+
+
+def _resolve(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as NNCF applies them, defaults filled in (JSON-able)."""
+    model_type = _choice(params, "model_type", _MODEL_TYPES)
+    preset = _choice(params, "preset", _PRESETS)
+    if preset is None:
+        # NNCF's own rule (MinMaxQuantization): transformers default to mixed.
+        preset = "mixed" if model_type == "transformer" else "performance"
+    subset_size = params.get("subset_size", _DEFAULTS["subset_size"])
+    if not isinstance(subset_size, int) or subset_size <= 0:
+        raise OvrunError(
+            f"quantize: subset_size must be a positive integer, got {subset_size!r}",
+            hint="set subset_size to the number of calibration samples to use, e.g. 300",
+        )
+    scope = params.get("ignored_scope") or {}
+    unknown = sorted(set(scope) - set(_SCOPE_KEYS))
+    if unknown:
+        raise OvrunError(
+            f"quantize: unknown ignored_scope keys {unknown}",
+            hint=f"ignored_scope takes {', '.join(_SCOPE_KEYS)}",
+        )
+    return {
+        "preset": preset,
+        "model_type": model_type,
+        "subset_size": subset_size,
+        "fast_bias_correction": bool(
+            params.get("fast_bias_correction", _DEFAULTS["fast_bias_correction"])
+        ),
+        "target_device": _choice(params, "target_device", _DEVICES)
+        or _DEFAULTS["target_device"],
+        "ignored_scope": {key: list(scope.get(key) or []) for key in _SCOPE_KEYS},
+    }
+
+
+def _nncf_kwargs(resolved: dict[str, Any]) -> dict[str, Any]:
+    import nncf
+
+    scope = resolved["ignored_scope"]
+    model_type = resolved["model_type"]
+    return {
+        "preset": nncf.QuantizationPreset[resolved["preset"].upper()],
+        "model_type": nncf.ModelType[model_type.upper()] if model_type else None,
+        "subset_size": resolved["subset_size"],
+        "fast_bias_correction": resolved["fast_bias_correction"],
+        "target_device": nncf.TargetDevice[resolved["target_device"]],
+        "ignored_scope": nncf.IgnoredScope(**scope) if any(scope.values()) else None,
+    }
+
+
+class _CountingFeeds:
+    """Turns samples into model feeds and remembers which samples NNCF actually used."""
+
+    def __init__(self, model_inputs: list[Any]):
+        self.model_inputs = model_inputs
+        self.used: set[int] = set()
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        from runner.adapters.feeds import make_feed
+
+        self.used.add(id(sample))  # the sample dicts live in one list for the whole run
+        return make_feed(self.model_inputs, sample)
+
+
+def _summary(model: Any) -> dict[str, int]:
+    """FakeQuantize count and quantized MatMul/conv weights, measured on a saved IR."""
+    fake_quantize = sum(op.get_type_name() == "FakeQuantize" for op in model.get_ordered_ops())
+    quantized = [
+        w
+        for w in iter_weights(model)
+        if (w.consumer == "MatMul" or w.consumer in CONV_OPS)
+        and (w.fake_quantized or w.element_type in ("i8", "u8"))
+    ]
+    return {"fake_quantize_nodes": fake_quantize, "quantized_weight_ops": len(quantized)}
+
+
+def run(ctx: TaskContext) -> dict:
+    import nncf
+
+    from runner.adapters.datasets import load_samples
+
+    resolved = _resolve(ctx.params)
+    source = ctx.model_dir("model")
+    model = read_ir(source)
+    samples = load_samples(ctx.inputs["dataset"])
+    if not samples:
+        raise OvrunError(
+            "quantize: the calibration dataset has no samples",
+            hint="give the calibration data at least one non-empty text line",
+        )
+    feeds = _CountingFeeds(list(model.inputs))
+    ctx.log(f"quantize: nncf.quantize on {len(samples)} samples, {resolved}")
+    try:
+        quantized = nncf.quantize(model, nncf.Dataset(samples, feeds), **_nncf_kwargs(resolved))
+    except nncf_user_errors() as error:
+        raise nncf_failure(error, "quantize") from error
+
+    out_dir = ctx.out / "model"
+    size = save_model_dir(quantized, source, out_dir)
+    return {
+        "algorithm": "quantize",
+        **_summary(read_ir(out_dir)),
+        "calibration_samples": len(feeds.used),
+        "size_bytes": size,
+        "nncf_params": resolved,
+    }

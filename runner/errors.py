@@ -1,0 +1,47 @@
+"""User-facing errors: one line with a position, one hint line, exit code 2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the run worked but a gate or a task failed
+EXIT_USAGE = 2  # bad input: recipe, flags, missing files, unavailable things
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None  # 1-based
+    col: int | None = None  # 1-based
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col or 1}"
+
+
+class OvrunError(Exception):
+    """An error caused by the user's input or environment; printed without a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None, location: Location | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location else "ovrun: "
+        text = f"{where}error: {self.message}"
+        if self.hint:
+            text += f"\nhint: {self.hint}"
+        return text
+
+
+class TaskFailed(OvrunError):
+    """A task raised; the run stops (or continues with --keep-going) and exits 1."""
+
+    exit_code = EXIT_FAILED

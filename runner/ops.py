@@ -1,0 +1,46 @@
+"""The op table: what each task kind runs, its implementation version and the libraries
+whose versions go into its cache key. Importing this module imports no heavy library."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    target: str  # "module:function" of the adapter, imported only when the op runs
+    version: int  # bump when the implementation changes what it produces
+    libs: tuple[str, ...]  # distributions whose versions key the result
+    device_dependent: bool = False  # device goes into the key (compile, benchmark)
+    exclusive: bool = False  # never runs beside another exclusive task on one host
+
+    def load(self) -> Callable[[Any], dict]:
+        module, _, func = self.target.partition(":")
+        return getattr(importlib.import_module(module), func)
+
+
+_MODEL_LIBS = ("openvino", "optimum-intel", "optimum", "transformers", "torch")
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        Op("export", "runner.adapters.export:run", 1, _MODEL_LIBS),
+        Op("dataset", "runner.adapters.datasets:run", 1, ("transformers", "tokenizers", "numpy")),
+        Op("quantize", "runner.adapters.quantize:run", 1, ("openvino", "nncf", "numpy")),
+        Op("compress_weights", "runner.adapters.weights:run", 1, ("openvino", "nncf", "numpy")),
+        Op(
+            "benchmark",
+            "runner.adapters.benchmark:run",
+            1,
+            ("openvino", "numpy"),
+            device_dependent=True,
+            exclusive=True,
+        ),
+        Op("evaluate", "runner.adapters.evaluate:run", 1, ("openvino", "numpy")),
+        Op("report", "runner.report.build:run", 1, ()),
+    )
+}

@@ -1,0 +1,222 @@
+"""Safe YAML loading that keeps a line:col for every node and refuses what a recipe must not be.
+
+PyYAML's composer gives us nodes with marks; we build plain Python data from them ourselves so
+that duplicate keys are errors (not last-one-wins), anchors/aliases cannot blow up memory, and
+each value and each key has a position for error messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.errors import Location, OvrunError
+
+MAX_BYTES = 1_000_000  # a recipe is a page of YAML; anything this large is a mistake or an attack
+MAX_NODES = 100_000  # counts nodes after alias expansion: stops "billion laughs"
+MAX_DEPTH = 64
+
+Path_ = tuple[Any, ...]  # a path into the data: keys and list indexes
+
+
+@dataclass
+class RecipeDoc:
+    """Parsed YAML plus where each value (and each mapping key) sits in the file."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.file).resolve().parent
+
+    def location(self, path: Path_, *, key: bool = False) -> Location:
+        """The closest known position for ``path`` (falls back to its parents)."""
+        table = self.key_positions if key else self.positions
+        probe = tuple(path)
+        while True:
+            if probe in table:
+                line, col = table[probe]
+                return Location(self.file, line, col)
+            if key and probe in self.positions:
+                line, col = self.positions[probe]
+                return Location(self.file, line, col)
+            if not probe:
+                return Location(self.file, 1, 1)
+            probe = probe[:-1]
+
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+
+class _Builder:
+    def __init__(self, file: str):
+        self.file = file
+        self.nodes = 0
+        self.doc = RecipeDoc(file=file, data=None)
+        self._constructor = yaml.SafeLoader("")  # only used for its scalar resolution
+
+    def _loc(self, node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def _error(self, node: yaml.Node, message: str, hint: str) -> OvrunError:
+        line, col = self._loc(node)
+        return OvrunError(message, hint=hint, location=Location(self.file, line, col))
+
+    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self._error(
+                node,
+                f"recipe expands to more than {MAX_NODES} YAML nodes",
+                "anchors/aliases that reference each other repeatedly are refused; write values out",
+            )
+        if depth > MAX_DEPTH:
+            raise self._error(
+                node, f"recipe nests deeper than {MAX_DEPTH} levels", "flatten the structure"
+            )
+        self.doc.positions.setdefault(path, self._loc(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                raise self._error(node, f"unsupported YAML tag {node.tag}", "remove the tag")
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            raise self._error(
+                node,
+                f"unsupported YAML tag {node.tag}",
+                "recipes allow plain strings, numbers, booleans, null, lists and mappings",
+            )
+        return self._constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict:
+        if node.tag != "tag:yaml.org,2002:map":
+            raise self._error(node, f"unsupported YAML tag {node.tag}", "remove the tag")
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self._error(
+                    key_node, "YAML merge keys (<<) are not supported", "write the keys out"
+                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._error(key_node, "mapping keys must be plain scalars", "use a string key")
+            key = self._constructor.construct_object(key_node)
+            if not isinstance(key, str):
+                key = str(key) if isinstance(key, int | float | bool) else key
+            if key in result:
+                first = self.doc.key_positions[(*path, key)]
+                raise self._error(
+                    key_node,
+                    f"duplicate key '{key}' (first defined at line {first[0]})",
+                    "each key may appear once per mapping; remove or rename one",
+                )
+            self.doc.key_positions[(*path, key)] = self._loc(key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+
+def _yaml_error(file: str, exc: yaml.YAMLError) -> OvrunError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+    hint = "check indentation and quoting near this position"
+    if "\t" in problem or "tab" in problem:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    return OvrunError(f"invalid YAML: {problem}", hint=hint, location=location)
+
+
+def _too_large(file: str, size: int) -> OvrunError:
+    return OvrunError(
+        f"recipe is {size} bytes, over the {MAX_BYTES} byte limit",
+        hint="a recipe is a short YAML file; split it or use extends:",
+        location=Location(file),
+    )
+
+
+def load_text(text: str, file: str) -> RecipeDoc:
+    """Parse recipe text; ``file`` is only used in messages and for relative paths."""
+    if len(text) > MAX_BYTES:
+        raise _too_large(file, len(text.encode("utf-8", "replace")))
+    if "\x00" in text:
+        raise OvrunError(
+            "recipe contains NUL bytes (binary file?)",
+            hint="a recipe is a UTF-8 YAML text file",
+            location=Location(file, 1, 1),
+        )
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise _yaml_error(file, exc) from None
+    except RecursionError:
+        raise OvrunError(
+            f"recipe nests deeper than {MAX_DEPTH} levels",
+            hint="flatten the structure",
+            location=Location(file, 1, 1),
+        ) from None
+    if len(nodes) > 1:
+        second = nodes[1]
+        line = second.start_mark.line + 1 if second is not None else 1
+        raise OvrunError(
+            "recipe holds more than one YAML document",
+            hint="remove the '---' separator; one recipe per file",
+            location=Location(file, line, 1),
+        )
+    if not nodes or nodes[0] is None:
+        raise OvrunError(
+            "recipe is empty",
+            hint="start from recipes/quickstart.yaml; a recipe needs at least version, name, model, variants",
+            location=Location(file, 1, 1),
+        )
+    builder = _Builder(file)
+    builder.doc.data = builder.build(nodes[0], (), 0)
+    if not isinstance(builder.doc.data, dict):
+        raise OvrunError(
+            f"recipe must be a mapping at the top level, got {type(builder.doc.data).__name__}",
+            hint="a recipe starts with keys like 'version: 1' and 'name: ...'",
+            location=Location(file, 1, 1),
+        )
+    return builder.doc
+
+
+def load_file(path: str | Path) -> RecipeDoc:
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise OvrunError(
+            f"recipe file not found: {file}", hint="check the path", location=Location(file)
+        ) from None
+    except IsADirectoryError:
+        raise OvrunError(
+            f"{file} is a directory, not a recipe file",
+            hint="pass the .yaml file",
+            location=Location(file),
+        ) from None
+    except OSError as exc:
+        raise OvrunError(
+            f"cannot read recipe: {exc.strerror}", hint="check permissions", location=Location(file)
+        ) from None
+    if len(raw) > MAX_BYTES:
+        raise _too_large(file, len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise OvrunError(
+            "recipe is not valid UTF-8 text (binary file?)",
+            hint="a recipe is a UTF-8 YAML text file",
+            location=Location(file, line, 1),
+        ) from None
+    return load_text(text, file)

@@ -1,0 +1,57 @@
+"""Load a recipe and bring it to a keyed plan with decisions: the shared front half of
+`run`, `plan`, `explain` and `graph`. Imports no heavy library unless devices must be probed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner import hostinfo
+from runner.cache import Cache, default_cache_dir
+from runner.digest import DigestMemo
+from runner.graph import topological
+from runner.keying import Decision, assign_keys, decide, mark_skipped
+from runner.plan import Plan, build_plan
+from runner.recipe.model import Recipe, load_recipe
+
+
+@dataclass
+class Session:
+    recipe: Recipe
+    plan: Plan
+    cache: Cache
+    host: dict[str, Any] | None  # device probe; None when not probed (plan without a memo)
+    skipped: dict[str, str]
+    decisions: dict[str, Decision]
+
+
+def open_session(
+    recipe_path: str | Path,
+    cache_dir: str | Path | None = None,
+    *,
+    probe_devices: bool,
+    force: set[str] | None = None,
+) -> Session:
+    recipe = load_recipe(recipe_path)
+    plan = build_plan(recipe)
+    plan.tasks = {t.id: t for t in topological(plan)}
+    cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
+    host = hostinfo.probe(cache.root) if probe_devices else hostinfo.memoized(cache.root)
+    skipped = mark_skipped(plan, host["available_devices"] if host else None)
+    memo = DigestMemo(cache.root / "memo" / "digests.json")
+    assign_keys(plan, memo, skipped)
+    memo.save()
+    if force:
+        unknown = sorted(force - set(plan.tasks))
+        if unknown:
+            from runner.errors import OvrunError
+            import difflib
+
+            close = difflib.get_close_matches(unknown[0], list(plan.tasks), n=1)
+            raise OvrunError(
+                f"--force names unknown task '{unknown[0]}'",
+                hint=f"did you mean '{close[0]}'?" if close else "see `ovrun plan` for task ids",
+            )
+    decisions = decide(plan, cache, skipped, force)
+    return Session(recipe, plan, cache, host, skipped, decisions)
