@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -39,9 +38,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a recipe: build, benchmark, evaluate, report")
     run.add_argument("recipe", help="recipe YAML file")
-    run.add_argument("--out", metavar="DIR", help="run output dir (default: <recipe dir>/<name>.out)")
+    run.add_argument(
+        "--out", metavar="DIR", help="run output dir (default: <recipe dir>/<name>.out)"
+    )
     _add_cache(run)
-    run.add_argument("--keep-going", action="store_true", help="keep running independent tasks after a failure")
+    run.add_argument(
+        "--keep-going", action="store_true", help="keep running independent tasks after a failure"
+    )
     run.add_argument(
         "--force",
         nargs="*",
@@ -49,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         help="re-run these tasks even if cached (no TASK: every task)",
     )
 
-    validate = sub.add_parser("validate", help="check recipes against the schema; exit 2 on the first error")
+    validate = sub.add_parser(
+        "validate", help="check recipes against the schema; exit 2 on the first error"
+    )
     validate.add_argument("files", nargs="+", metavar="FILE")
 
     plan = sub.add_parser("plan", help="list tasks with key prefix and cached / will run (reason)")
@@ -61,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     _add_cache(graph)
 
-    explain = sub.add_parser("explain", help="show why a task is cached or not: the preimage fields that changed")
+    explain = sub.add_parser(
+        "explain", help="show why a task is cached or not: the preimage fields that changed"
+    )
     explain.add_argument("recipe")
     explain.add_argument("task", help="task id as shown by `ovrun plan`")
     _add_cache(explain)
@@ -91,7 +98,9 @@ def cmd_validate(args) -> int:
 
     for file in args.files:
         recipe = load_recipe(file)
-        print(f"{file}: ok ({len(recipe.variants)} variants, {len(recipe.targets.devices)} devices)")
+        print(
+            f"{file}: ok ({len(recipe.variants)} variants, {len(recipe.targets.devices)} devices)"
+        )
     return EXIT_OK
 
 
@@ -113,7 +122,9 @@ def cmd_plan(args) -> int:
             status = f"[cyan]will run[/] ({decision.reason})"
         console.print(f"{key}  {task.id:<40} {status}")
     if session.host is None and any(t.device for t in session.plan.order()):
-        console.print("[dim]device availability is checked at run time (no probe of this host cached yet)[/]")
+        console.print(
+            "[dim]device availability is checked at run time (no probe of this host cached yet)[/]"
+        )
     console.print(
         f"{len(session.plan.tasks)} tasks: {counts['cached']} cached, {counts['run']} will run, {counts['skipped']} skipped"
     )
@@ -156,7 +167,9 @@ def cmd_explain(args) -> int:
     if ref is None:
         print("no earlier run of this task recorded in this cache")
     elif ref["key"] == task.key:
-        print(f"same key as the last run ({'present' if session.cache.has(task.key) else 'entry missing'})")
+        print(
+            f"same key as the last run ({'present' if session.cache.has(task.key) else 'entry missing'})"
+        )
     else:
         print(f"last run had key {ref['key']}; differences in the preimage:")
         for line in diff(ref["preimage"], task.preimage or {}):
@@ -177,7 +190,13 @@ def cmd_run(args) -> int:
     return execute(session, out_dir.resolve(), console, keep_going=args.keep_going)
 
 
-HANDLERS = {"run": cmd_run, "validate": cmd_validate, "plan": cmd_plan, "graph": cmd_graph, "explain": cmd_explain}
+HANDLERS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "graph": cmd_graph,
+    "explain": cmd_explain,
+}
 
 
 def _normalize(argv: list[str]) -> list[str]:

@@ -15,11 +15,15 @@ def build_graph(plan: Plan):
     for task in plan.order():
         for dep in task.deps.values():
             if dep not in plan.tasks:
-                raise OvrunError(f"task {task.id} depends on unknown task {dep}", hint="this is a bug in ovrun")
+                raise OvrunError(
+                    f"task {task.id} depends on unknown task {dep}", hint="this is a bug in ovrun"
+                )
             g.add_edge(dep, task.id)
     if not nx.is_directed_acyclic_graph(g):
         cycle = " -> ".join(edge[0] for edge in nx.find_cycle(g))
-        raise OvrunError(f"task graph has a cycle: {cycle}", hint="break the circular reference in the recipe")
+        raise OvrunError(
+            f"task graph has a cycle: {cycle}", hint="break the circular reference in the recipe"
+        )
     return g
 
 
@@ -36,7 +40,11 @@ def _node_label(task: Task) -> str:
 
 
 def to_dot(plan: Plan) -> str:
-    lines = [f'digraph "{plan.recipe.name}" {{', "  rankdir=LR;", "  node [shape=box, fontname=monospace];"]
+    lines = [
+        f'digraph "{plan.recipe.name}" {{',
+        "  rankdir=LR;",
+        "  node [shape=box, fontname=monospace];",
+    ]
     for task in topological(plan):
         lines.append(f'  "{task.id}" [label="{_node_label(task)}"];')
     for task in plan.order():

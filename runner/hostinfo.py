@@ -24,7 +24,11 @@ def stamp() -> dict[str, Any]:
             nodes.extend(f"{d}/{n}" for n in sorted(os.listdir(d)))
         except OSError:
             pass
-    return {"openvino": lib_version("openvino"), "host": socket.gethostname(), "device_nodes": nodes}
+    return {
+        "openvino": lib_version("openvino"),
+        "host": socket.gethostname(),
+        "device_nodes": nodes,
+    }
 
 
 def _memo_file(cache_root: Path) -> Path:
@@ -49,7 +53,9 @@ def probe(cache_root: Path) -> dict[str, Any]:
     found = devices.probe()
     path = _memo_file(cache_root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps({"stamp": stamp(), "probe": found}, sort_keys=True, default=str))
+    write_text_atomic(
+        path, json.dumps({"stamp": stamp(), "probe": found}, sort_keys=True, default=str)
+    )
     return found
 
 

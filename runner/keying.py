@@ -74,7 +74,11 @@ def _why_not_cached(plan: Plan, task, cache: Cache, decisions: dict[str, Decisio
     rerun = [dep for dep in task.deps.values() if decisions[dep].state == "run"]
     ref = cache.read_ref(plan.recipe.name, task.id)
     if ref and ref.get("preimage") and ref["key"] != task.key:
-        changes = [line for line in diff(ref["preimage"], task.preimage or {}) if not line.startswith("upstream.")]
+        changes = [
+            line
+            for line in diff(ref["preimage"], task.preimage or {})
+            if not line.startswith("upstream.")
+        ]
         if changes:
             more = f" (+{len(changes) - 2} more)" if len(changes) > 2 else ""
             return "changed: " + "; ".join(changes[:2]) + more

@@ -118,7 +118,11 @@ def build_plan(recipe: Recipe) -> Plan:
                         "properties": ev.properties,
                         "task": model.task,
                     },
-                    deps={"model": model_task[name], "reference": model_task[ev.reference], "dataset": data_id},
+                    deps={
+                        "model": model_task[name],
+                        "reference": model_task[ev.reference],
+                        "dataset": data_id,
+                    },
                     labels={"variant": name, "reference": ev.reference},
                     where=("evaluate",),
                 )
@@ -176,7 +180,9 @@ def build_plan(recipe: Recipe) -> Plan:
                     name: {
                         "description": v.description,
                         "compression": (
-                            {"op": v.compression[0], **compress_params(*v.compression)} if v.compression else None
+                            {"op": v.compression[0], **compress_params(*v.compression)}
+                            if v.compression
+                            else None
                         ),
                     }
                     for name, v in recipe.variants.items()

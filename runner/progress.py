@@ -45,4 +45,6 @@ class RichProgress:
         key = f"[dim]{task.key[:12]}[/]" if task.key else " " * 12
         timing = f" {outcome.seconds:6.1f}s" if outcome.state in ("ran", "failed") else ""
         reason = f"  [dim]{outcome.reason}[/]" if outcome.reason else ""
-        self.console.print(f"{_STYLE[outcome.state]} {key} {task.id}{timing}{reason}", highlight=False)
+        self.console.print(
+            f"{_STYLE[outcome.state]} {key} {task.id}{timing}{reason}", highlight=False
+        )

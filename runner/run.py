@@ -49,7 +49,9 @@ def execute(session: Session, out_dir: Path, console, keep_going: bool = False) 
         },
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "results.json", json.dumps(doc, indent=1, sort_keys=True, default=str))
+    write_text_atomic(
+        out_dir / "results.json", json.dumps(doc, indent=1, sort_keys=True, default=str)
+    )
 
     if results is not None:
         from runner.report.table import gate_lines, summary_table
@@ -82,11 +84,17 @@ def _write_refs(session: Session, outcomes: dict[str, Outcome]) -> None:
 def _exit_code(session: Session, outcomes: dict[str, Outcome], results, console) -> int:
     failed = [o for o in outcomes.values() if o.state == "failed"]
     for outcome in failed:
-        console.print(f"[bold red]error:[/] task {outcome.task_id} failed: {outcome.reason}", highlight=False)
+        console.print(
+            f"[bold red]error:[/] task {outcome.task_id} failed: {outcome.reason}", highlight=False
+        )
     if failed:
         return max(o.exit_code for o in failed)
     if results and not all(g["passed"] for g in results.get("gates", [])):
         where = session.recipe.location("evaluate", "max_drop")
-        console.print(f"{where}: error: accuracy gate failed (see table above)", style="bold red", highlight=False)
+        console.print(
+            f"{where}: error: accuracy gate failed (see table above)",
+            style="bold red",
+            highlight=False,
+        )
         return EXIT_FAILED
     return EXIT_OK

@@ -45,8 +45,9 @@ def open_session(
     if force:
         unknown = sorted(force - set(plan.tasks))
         if unknown:
-            from runner.errors import OvrunError
             import difflib
+
+            from runner.errors import OvrunError
 
             close = difflib.get_close_matches(unknown[0], list(plan.tasks), n=1)
             raise OvrunError(

@@ -60,8 +60,7 @@ def _resolve(params: dict[str, Any]) -> dict[str, Any]:
         "fast_bias_correction": bool(
             params.get("fast_bias_correction", _DEFAULTS["fast_bias_correction"])
         ),
-        "target_device": _choice(params, "target_device", _DEVICES)
-        or _DEFAULTS["target_device"],
+        "target_device": _choice(params, "target_device", _DEVICES) or _DEFAULTS["target_device"],
         "ignored_scope": {key: list(scope.get(key) or []) for key in _SCOPE_KEYS},
     }
 

@@ -48,9 +48,13 @@ class LocalExecutor:
         stop = False
         for task in plan.order():
             decision = decisions[task.id]
-            blocked_by = [d for d in task.deps.values() if outcomes[d].state in ("failed", "blocked")]
+            blocked_by = [
+                d for d in task.deps.values() if outcomes[d].state in ("failed", "blocked")
+            ]
             if stop:
-                outcome = Outcome(task.id, "blocked", "run stopped after a failure (use --keep-going)")
+                outcome = Outcome(
+                    task.id, "blocked", "run stopped after a failure (use --keep-going)"
+                )
             elif decision.state == "skipped":
                 outcome = Outcome(task.id, "skipped", decision.reason)
             elif blocked_by:
@@ -77,7 +81,11 @@ class LocalExecutor:
             return Outcome(task.id, "ran", "", time.perf_counter() - started, summary=summary)
         except OvrunError as exc:
             return Outcome(
-                task.id, "failed", exc.render().replace("\n", " — "), time.perf_counter() - started, exc.exit_code
+                task.id,
+                "failed",
+                exc.render().replace("\n", " — "),
+                time.perf_counter() - started,
+                exc.exit_code,
             )
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -107,7 +115,9 @@ class LocalExecutor:
                 task_id=task.id,
                 op=task.op.name,
                 params=task.params,
-                inputs={role: self.cache.out_dir(plan.tasks[dep].key) for role, dep in task.deps.items()},
+                inputs={
+                    role: self.cache.out_dir(plan.tasks[dep].key) for role, dep in task.deps.items()
+                },
                 files=dict(task.files),
                 out=staging.out,
                 device=task.device,

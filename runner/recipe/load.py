@@ -36,19 +36,20 @@ class RecipeDoc:
         return Path(self.file).resolve().parent
 
     def location(self, path: Path_, *, key: bool = False) -> Location:
-        """The closest known position for ``path`` (falls back to its parents)."""
-        table = self.key_positions if key else self.positions
+        """Position of ``path``'s value (or its key with ``key=True``); for a path that is not
+        in the file, the key of its closest existing parent."""
         probe = tuple(path)
+        exact = True
         while True:
-            if probe in table:
-                line, col = table[probe]
-                return Location(self.file, line, col)
-            if key and probe in self.positions:
-                line, col = self.positions[probe]
-                return Location(self.file, line, col)
+            prefer_key = key or not exact
+            for table in (self.key_positions, self.positions) if prefer_key else (self.positions,):
+                if probe in table:
+                    line, col = table[probe]
+                    return Location(self.file, line, col)
             if not probe:
                 return Location(self.file, 1, 1)
             probe = probe[:-1]
+            exact = False
 
 
 _SCALAR_TAGS = {
@@ -111,7 +112,9 @@ class _Builder:
                     key_node, "YAML merge keys (<<) are not supported", "write the keys out"
                 )
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self._error(key_node, "mapping keys must be plain scalars", "use a string key")
+                raise self._error(
+                    key_node, "mapping keys must be plain scalars", "use a string key"
+                )
             key = self._constructor.construct_object(key_node)
             if not isinstance(key, str):
                 key = str(key) if isinstance(key, int | float | bool) else key
@@ -132,7 +135,7 @@ def _yaml_error(file: str, exc: yaml.YAMLError) -> OvrunError:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
     hint = "check indentation and quoting near this position"
-    if "\t" in problem or "tab" in problem:
+    if "\t" in problem or "\\t" in problem or "tab" in problem:
         hint = "YAML does not allow tabs for indentation; use spaces"
     return OvrunError(f"invalid YAML: {problem}", hint=hint, location=location)
 

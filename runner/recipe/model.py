@@ -203,7 +203,9 @@ def build(doc: RecipeDoc) -> Recipe:
     data = fill_defaults(doc.data, schema_mod.load_schema())
 
     model_raw = data["model"]
-    model = ModelSpec(_resolve_source(doc, model_raw["source"]), model_raw["task"], model_raw["weight_format"])
+    model = ModelSpec(
+        _resolve_source(doc, model_raw["source"]), model_raw["task"], model_raw["weight_format"]
+    )
 
     datasets: dict[str, DatasetSpec] = {}
     for name, d in data.get("data", {}).items():
@@ -214,16 +216,24 @@ def build(doc: RecipeDoc) -> Recipe:
                 hint="text: takes a UTF-8 file with one sample per line",
                 location=doc.location(("data", name, "text")),
             )
-        datasets[name] = DatasetSpec(name, text, d["samples"], d["seed"], d["shuffle"], d["max_length"])
+        datasets[name] = DatasetSpec(
+            name, text, d["samples"], d["seed"], d["shuffle"], d["max_length"]
+        )
 
     variants: dict[str, VariantSpec] = {}
     for name, v in data["variants"].items():
         for algo in ("quantize", "compress_weights"):
             ref = (v.get(algo) or {}).get("dataset")
             if ref is not None and ref not in datasets:
-                raise _unknown_ref(doc, ("variants", name, algo, "dataset"), "dataset", ref, list(datasets))
+                raise _unknown_ref(
+                    doc, ("variants", name, algo, "dataset"), "dataset", ref, list(datasets)
+                )
         quantize = _normalized(v["quantize"]) if "quantize" in v else None
-        weights = _normalized(v["compress_weights"], floats=("ratio",)) if "compress_weights" in v else None
+        weights = (
+            _normalized(v["compress_weights"], floats=("ratio",))
+            if "compress_weights" in v
+            else None
+        )
         variants[name] = VariantSpec(name, v.get("description", ""), quantize, weights)
 
     t = data["targets"]
@@ -235,9 +245,13 @@ def build(doc: RecipeDoc) -> Recipe:
     if "evaluate" in data:
         e = data["evaluate"]
         if e["dataset"] not in datasets:
-            raise _unknown_ref(doc, ("evaluate", "dataset"), "dataset", e["dataset"], list(datasets))
+            raise _unknown_ref(
+                doc, ("evaluate", "dataset"), "dataset", e["dataset"], list(datasets)
+            )
         if e["reference"] not in variants:
-            raise _unknown_ref(doc, ("evaluate", "reference"), "variant", e["reference"], list(variants))
+            raise _unknown_ref(
+                doc, ("evaluate", "reference"), "variant", e["reference"], list(variants)
+            )
         metric = e.get("metric") or TASK_METRIC[model.task]
         if metric != TASK_METRIC[model.task]:
             raise OvrunError(
@@ -247,7 +261,12 @@ def build(doc: RecipeDoc) -> Recipe:
             )
         max_drop = _number(e["max_drop"]) if "max_drop" in e else None
         evaluate = EvaluateSpec(
-            e["dataset"], e["reference"], metric, max_drop, e["device"], dict(sorted(e["properties"].items()))
+            e["dataset"],
+            e["reference"],
+            metric,
+            max_drop,
+            e["device"],
+            dict(sorted(e["properties"].items())),
         )
 
     return Recipe(

@@ -46,9 +46,14 @@ def _describe(path: tuple) -> str:
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(value), type(value).__name__)
 
 
 def _show(value: Any) -> str:
@@ -86,7 +91,11 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
     if kind in ("enum", "const"):
         options = schema.get("enum") if kind == "enum" else [schema.get("const")]
         shown = ", ".join("null" if o is None else str(o) for o in options)
-        hint = _did_you_mean(value, [str(o) for o in options if o is not None]) if isinstance(value, str) else None
+        hint = (
+            _did_you_mean(value, [str(o) for o in options if o is not None])
+            if isinstance(value, str)
+            else None
+        )
         return OvrunError(
             f"{where}: {_show(value)} is not one of: {shown}",
             hint=hint or f"use one of: {shown}",
@@ -113,7 +122,12 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
             hint=schema.get("description") or "use a value in range",
             location=doc.location(path),
         )
-    if kind == "not" and isinstance(value, dict) and "quantize" in value and "compress_weights" in value:
+    if (
+        kind == "not"
+        and isinstance(value, dict)
+        and "quantize" in value
+        and "compress_weights" in value
+    ):
         return OvrunError(
             f"variant {where} has both 'quantize' and 'compress_weights'",
             hint="a variant applies one compression; define two variants to compare them",
@@ -140,7 +154,9 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
         given = [k for k in value if k in kinds] if isinstance(value, dict) else []
         if isinstance(value, dict) and len(given) == 1:
             # one kind named: report the inner problem of that branch
-            branch = next(e for e in error.context if e.relative_schema_path[0] == kinds.index(given[0]))
+            branch = next(
+                e for e in error.context if e.relative_schema_path[0] == kinds.index(given[0])
+            )
             return _to_ovrun_error(doc, branch)
         if isinstance(value, dict) and len(given) > 1:
             msg = f"model.source names {len(given)} kinds ({', '.join(given)}); exactly one is allowed"
@@ -161,11 +177,15 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
         )
     if kind in ("minProperties", "minItems"):
         return OvrunError(
-            f"{where} is empty", hint=schema.get("description") or "add an entry", location=doc.location(path)
+            f"{where} is empty",
+            hint=schema.get("description") or "add an entry",
+            location=doc.location(path),
         )
     if kind == "uniqueItems":
         return OvrunError(
-            f"{where} lists the same item twice", hint="remove the repeat", location=doc.location(path)
+            f"{where} lists the same item twice",
+            hint="remove the repeat",
+            location=doc.location(path),
         )
     if kind in ("pattern", "minLength", "maxLength"):
         return OvrunError(

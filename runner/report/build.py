@@ -24,7 +24,12 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     evaluations: dict[str, dict[str, Any]] = {}
     for task_id, labels in cells.items():
         if labels["op"] == "benchmark":
-            row = {"task": task_id, "variant": labels["variant"], "device": labels["device"], "hint": labels["hint"]}
+            row = {
+                "task": task_id,
+                "variant": labels["variant"],
+                "device": labels["device"],
+                "hint": labels["hint"],
+            }
             if task_id in skipped:
                 row.update(status="skipped", reason=skipped[task_id])
             elif task_id in inputs:
@@ -33,7 +38,11 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
                 row.update(status="missing", reason="task did not produce a result")
             benchmarks.append(row)
         elif labels["op"] == "evaluate" and task_id in inputs:
-            evaluations[labels["variant"]] = {"task": task_id, "reference": labels["reference"], **_read(inputs[task_id])}
+            evaluations[labels["variant"]] = {
+                "task": task_id,
+                "reference": labels["reference"],
+                **_read(inputs[task_id]),
+            }
 
     reference = params.get("reference")
     _add_speedups(benchmarks, reference)
@@ -81,6 +90,8 @@ def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> No
 
 def run(ctx: TaskContext) -> dict[str, Any]:
     results = build_results(ctx.params, ctx.inputs)
-    (ctx.out / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True), encoding="utf-8")
+    (ctx.out / "results.json").write_text(
+        json.dumps(results, indent=1, sort_keys=True), encoding="utf-8"
+    )
     passed = all(g["passed"] for g in results["gates"])
     return {"cells": len(results["benchmarks"]), "gates_passed": passed}

@@ -35,7 +35,17 @@ def summary_table(results: dict[str, Any]):
         else:
             accuracy = _fmt(ev.get("value"), ".4f") if ev else "-"
         if row["status"] != "ok":
-            table.add_row(row["variant"], row["device"], row["hint"], f"[yellow]{row['status']}: {row.get('reason', '')}[/]", "", "", "", accuracy, "")
+            table.add_row(
+                row["variant"],
+                row["device"],
+                row["hint"],
+                f"[yellow]{row['status']}: {row.get('reason', '')}[/]",
+                "",
+                "",
+                "",
+                accuracy,
+                "",
+            )
             continue
         lat = row.get("latency_ms", {})
         size = row.get("size_bytes")

@@ -52,9 +52,9 @@ def constant_types(xml: Path, min_elements: int = 64) -> set[str]:
     model = ov.Core().read_model(xml)
     types = set()
     for op in model.get_ops():
-        if op.get_type_name() == "Constant" and op.get_element_type().is_real():
-            if int(np.prod(list(op.get_output_shape(0)))) >= min_elements:
-                types.add(op.get_element_type().get_type_name())
+        is_float = op.get_type_name() == "Constant" and op.get_element_type().is_real()
+        if is_float and int(np.prod(list(op.get_output_shape(0)))) >= min_elements:
+            types.add(op.get_element_type().get_type_name())
     return types
 
 
