@@ -5,6 +5,7 @@ the GPU/NPU device nodes), so installing a driver or plugging a device in re-pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -20,10 +21,8 @@ _DEVICE_NODE_DIRS = ("/dev/dri", "/dev/accel")
 def stamp() -> dict[str, Any]:
     nodes: list[str] = []
     for d in _DEVICE_NODE_DIRS:
-        try:
+        with contextlib.suppress(OSError):
             nodes.extend(f"{d}/{n}" for n in sorted(os.listdir(d)))
-        except OSError:
-            pass
     return {
         "openvino": lib_version("openvino"),
         "host": socket.gethostname(),

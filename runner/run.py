@@ -54,9 +54,11 @@ def execute(session: Session, out_dir: Path, console, keep_going: bool = False) 
     )
 
     if results is not None:
-        from runner.report.table import gate_lines, summary_table
+        from runner.report.table import gate_lines, skip_lines, summary_table
 
         console.print(summary_table(results))
+        for line in skip_lines(results):
+            console.print(line, style="yellow", highlight=False)
         for line in gate_lines(results):
             console.print(line, style="green" if "passed" in line else "bold red", highlight=False)
     console.print(f"results: {out_dir / 'results.json'}", highlight=False)

@@ -97,8 +97,7 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     if stateful:
         timing = _measure_prefill(compiled, feed, warmup, duration_s)
     else:
-        nireq = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        timing = _measure_async(ov, compiled, feed, nireq, warmup, duration_s)
+        timing = _measure_async(ov, compiled, feed, _optimal_nireq(compiled), warmup, duration_s)
 
     latencies = timing["latencies"]
     ctx.log(
@@ -224,28 +223,30 @@ def _measure_async(
         for name, array in feed.items():
             request.set_tensor(name, ov.Tensor(array))
 
-    latencies: list[float] = []
-
-    def on_done(request: Any, started: float | None) -> None:
-        if started is not None:  # None marks a warm-up inference
-            latencies.append((time.perf_counter() - started) * 1000.0)
-
-    queue.set_callback(on_done)
+    # No Python callback: the queue's built-in one stamps each request's end time in C++
+    # (``InferRequest.latency`` = start_async to completion). A Python callback would take
+    # the GIL on inference threads, adding contention to the figures and risking a
+    # deadlock when the compiled model is destroyed.
     for _ in range(warmup):
-        queue.start_async(None, None)
+        queue.start_async()
     queue.wait_all()
 
+    latencies: list[float] = []
+    in_flight = [False] * len(queue)
     start = time.perf_counter()
     while True:
-        # Wait for an idle request first, so the timestamp is taken when the
-        # request really starts, not while start_async blocks for a free slot.
-        t0 = time.perf_counter() - 0.0
-        queue.get_idle_request_id()
-        queue.start_async(None, t0)
+        # start_async reuses the request this returns (it is the head of the idle queue
+        # and only this thread takes from it), so its latency is read before the reuse.
+        handle = queue.get_idle_request_id()
+        if in_flight[handle]:
+            latencies.append(queue[handle].latency)
+        queue.start_async()
+        in_flight[handle] = True
         if time.perf_counter() - start >= duration_s:
             break
     queue.wait_all()
     wall_s = time.perf_counter() - start
+    latencies.extend(queue[h].latency for h, busy in enumerate(in_flight) if busy)
     return {"first_ms": first_ms, "latencies": latencies, "wall_s": wall_s, "nireq": nireq}
 
 
@@ -270,6 +271,13 @@ def _measure_prefill(
             break
     wall_s = time.perf_counter() - start
     return {"first_ms": first_ms, "latencies": latencies, "wall_s": wall_s, "nireq": 1}
+
+
+def _optimal_nireq(compiled: Any) -> int:
+    try:
+        return max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+    except RuntimeError:  # a plugin that does not report it: run one request at a time
+        return 1
 
 
 def _first_inference_ms(request: Any, feed: dict[str, np.ndarray]) -> float:

@@ -20,9 +20,6 @@ _INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 _X86_MACHINES = {"x86_64", "amd64", "i386", "i686", "x86"}
 _CPUINFO = Path("/proc/cpuinfo")
 
-# Virtual devices that wrap real ones; they never appear in ``available_devices``.
-_VIRTUAL_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
-
 
 class DeviceUnavailable(OvrunError):
     """The recipe targets a device this host does not have."""
@@ -104,26 +101,18 @@ def probe() -> dict[str, Any]:
     }
 
 
-def _physical_devices(device: str) -> list[str]:
-    """The real devices a device string names: 'AUTO:GPU,CPU' -> ['GPU', 'CPU']."""
-    prefix, sep, rest = device.partition(":")
-    if prefix in _VIRTUAL_DEVICES:
-        return [d.strip() for d in rest.split(",") if d.strip()] if sep else []
-    return [device]
-
-
-def _is_available(device: str, available: list[str]) -> bool:
-    # "GPU" matches "GPU.0"; "GPU.1" must match exactly.
-    return any(a == device or a.split(".")[0] == device for a in available)
-
-
 def require_device(core: Any, device: str) -> None:
-    """Raise DeviceUnavailable unless every real device in ``device`` is present."""
-    available = list(core.available_devices)
-    for physical in _physical_devices(device):
-        if not _is_available(physical, available):
-            raise DeviceUnavailable(
-                f"device {physical} not available (available: {', '.join(available) or 'none'})",
-                hint=f"install the {physical} driver/plugin on this host, "
-                "or remove it from targets.devices",
-            )
+    """Raise DeviceUnavailable unless ``device`` can run on this host.
+
+    The rule (e.g. ``AUTO:GPU,CPU`` needs one listed device, ``HETERO:`` all of them) is
+    the planner's, so a benchmark never disagrees with what ``ovrun plan`` reported.
+    """
+    from runner.hostinfo import unavailable_reason
+
+    reason = unavailable_reason(device, list(core.available_devices))
+    if reason is not None:
+        raise DeviceUnavailable(
+            reason,
+            hint="install the device's driver/plugin on this host, "
+            "or remove it from targets.devices",
+        )

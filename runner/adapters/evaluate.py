@@ -35,7 +35,7 @@ class _Runner:
             self.compiled = core.compile_model(model, device, properties)
         except RuntimeError as error:
             raise OvrunError(
-                f"evaluate: cannot compile {model_dir} on {device}: {_first_line(error)}",
+                f"evaluate: cannot compile {model_dir} on {device}: {_reason(error)}",
                 hint="check the device name and the properties under evaluate",
             ) from error
         self.request = self.compiled.create_infer_request()
@@ -52,9 +52,19 @@ class _Runner:
         result = self.request.infer(make_feed(self.compiled.inputs, sample))
         return np.array(result[self.output], dtype=np.float64)
 
+    def precision(self) -> str | None:
+        """The precision the plugin really runs at, whatever the properties asked for."""
+        try:
+            return self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        except (RuntimeError, AttributeError):
+            return None  # a device without the property
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+def _reason(error: BaseException) -> str:
+    # OpenVINO prefixes the cause with one "Exception from <file>" line per layer.
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith("Exception from")]
+    return (causes or lines or [type(error).__name__])[-1]
 
 
 def _masked_mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -152,7 +162,8 @@ def run(ctx: TaskContext) -> dict:
 
     task = _check_task(ctx.params)
     device = ctx.params.get("device") or ctx.device or "CPU"
-    properties = dict(ctx.params.get("properties") or _DEFAULT_PROPERTIES)
+    properties = ctx.params.get("properties")
+    properties = dict(_DEFAULT_PROPERTIES if properties is None else properties)
     samples = load_samples(ctx.inputs["dataset"])
     if not samples:
         raise OvrunError(
@@ -170,4 +181,5 @@ def run(ctx: TaskContext) -> dict:
         "samples": len(samples),
         "device": device,
         "properties": properties,
+        "inference_precision": model.precision(),
     }

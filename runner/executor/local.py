@@ -51,14 +51,14 @@ class LocalExecutor:
             blocked_by = [
                 d for d in task.deps.values() if outcomes[d].state in ("failed", "blocked")
             ]
-            if stop:
-                outcome = Outcome(
-                    task.id, "blocked", "run stopped after a failure (use --keep-going)"
-                )
-            elif decision.state == "skipped":
+            if decision.state == "skipped":
                 outcome = Outcome(task.id, "skipped", decision.reason)
             elif blocked_by:
                 outcome = Outcome(task.id, "blocked", f"upstream {blocked_by[0]} failed")
+            elif stop:
+                outcome = Outcome(
+                    task.id, "blocked", "run stopped after a failure (use --keep-going)"
+                )
             elif decision.state == "cached":
                 outcome = Outcome(task.id, "cached")
             else:

@@ -27,7 +27,7 @@ class Source:
         # Local kinds are keyed by content digest (a file input), not by where they sit on disk.
         if self.kind == "hf":
             return {"kind": "hf", "ref": self.ref, "revision": self.revision}
-        return {"kind": "local", "ref": None, "revision": None}
+        return {"kind": "path", "ref": None, "revision": None}
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,16 @@ def _normalized(section: dict[str, Any], floats: tuple[str, ...] = ()) -> dict[s
     return {k: (_number(v) if k in floats else v) for k, v in sorted(section.items())}
 
 
+def _quantize_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    settings = _normalized(raw)
+    if settings.get("preset") is None:
+        # NNCF's own rule, resolved here so that spelling it out gives the same key
+        settings["preset"] = (
+            "mixed" if settings.get("model_type") == "transformer" else "performance"
+        )
+    return settings
+
+
 def _unknown_ref(doc: RecipeDoc, path: tuple, what: str, name: str, known: list[str]) -> OvrunError:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
@@ -228,7 +238,7 @@ def build(doc: RecipeDoc) -> Recipe:
                 raise _unknown_ref(
                     doc, ("variants", name, algo, "dataset"), "dataset", ref, list(datasets)
                 )
-        quantize = _normalized(v["quantize"]) if "quantize" in v else None
+        quantize = _quantize_settings(v["quantize"]) if "quantize" in v else None
         weights = (
             _normalized(v["compress_weights"], floats=("ratio",))
             if "compress_weights" in v

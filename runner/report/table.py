@@ -39,7 +39,7 @@ def summary_table(results: dict[str, Any]):
                 row["variant"],
                 row["device"],
                 row["hint"],
-                f"[yellow]{row['status']}: {row.get('reason', '')}[/]",
+                f"[yellow]{row['status']}[/]",
                 "",
                 "",
                 "",
@@ -61,6 +61,16 @@ def summary_table(results: dict[str, Any]):
             _fmt(size / 1e6 if size else None, ".1f"),
         )
     return table
+
+
+def skip_lines(results: dict[str, Any]) -> list[str]:
+    """One line per distinct reason, so a missing GPU is said once, not once per cell."""
+    reasons: dict[tuple[str, str], int] = {}
+    for row in results["benchmarks"]:
+        if row["status"] != "ok":
+            key = (row["status"], row.get("reason", ""))
+            reasons[key] = reasons.get(key, 0) + 1
+    return [f"{count} cell(s) {status}: {reason}" for (status, reason), count in reasons.items()]
 
 
 def gate_lines(results: dict[str, Any]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openvino as ov
@@ -59,7 +60,10 @@ def test_int8_asym_compresses_every_weight_to_u8(bert_out: Path, tmp_path: Path)
     assert sorted(w.size for w in saved) == sorted(w.size for w in source)
     assert result["weight_bits"] == {"int4": 0.0, "int8": 1.0, "f32/f16": 0.0}
     assert result["mode"] == "int8_asym" and result["nncf_params"]["group_size"] == -1
-    assert result["size_bytes"] < weights.ir_size(bert_out / "model") / 2
+    assert result["size_bytes"] == weights.ir_size(tmp_path / "model")
+    # int8 stores a quarter of f32; scales and the unquantized norms/biases add a little.
+    bin_size = (tmp_path / "model" / weights.IR_BIN).stat().st_size
+    assert bin_size < (bert_out / "model" / weights.IR_BIN).stat().st_size / 3
 
 
 def test_int8_sym_ignores_int4_only_options_and_says_so(bert_out: Path, tmp_path: Path) -> None:
@@ -94,7 +98,11 @@ def test_int4_ratio_half_mixes_int4_and_int8_backup(bert_out: Path, tmp_path: Pa
     assert int4 / sum(w.size for w in ratio_defining) == pytest.approx(0.5, abs=0.2)
     assert matmuls[-1].element_type == "u8"
     assert 0 < half["weight_bits"]["int4"] < full["weight_bits"]["int4"]
-    assert full["size_bytes"] < half["size_bytes"]
+    # The XML grows with group-wise dequantization nodes; the weights file shrinks.
+    bin_sizes = [
+        (tmp_path / run / "model" / weights.IR_BIN).stat().st_size for run in ("full", "half")
+    ]
+    assert bin_sizes[0] < bin_sizes[1]
     assert sum(half["weight_bits"].values()) == pytest.approx(1.0)
 
 
@@ -126,8 +134,16 @@ def test_output_dir_keeps_config_and_tokenizer(bert_out: Path, tmp_path: Path) -
 
 
 def test_group_size_that_does_not_divide_is_a_user_error(bert_out: Path, tmp_path: Path) -> None:
-    with pytest.raises(OvrunError, match="NNCF rejected"):
-        _compress(bert_out, tmp_path, mode="int4_sym", ratio=1.0, group_size=24)
+    with pytest.raises(OvrunError, match="NNCF rejected") as error:
+        _compress(bert_out, tmp_path / "bad", mode="int4_sym", ratio=1.0, group_size=24)
+
+    # The hint's suggestion must really work on this model.
+    suggested = re.search(r"group_size: (\d+)", error.value.hint or "")
+    assert suggested is not None
+    result = _compress(
+        bert_out, tmp_path / "good", mode="int4_sym", ratio=1.0, group_size=int(suggested[1])
+    )
+    assert result["nncf_params"]["group_size"] == int(suggested[1])
 
 
 def test_unknown_mode_is_a_user_error(bert_out: Path, tmp_path: Path) -> None:

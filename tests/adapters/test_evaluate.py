@@ -1,0 +1,154 @@
+"""The evaluate op: real OpenVINO inference of tiny models against a reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_models import write_text_corpus
+
+from runner.adapters import datasets, evaluate, export, weights
+from runner.adapters.context import TaskContext
+from runner.errors import OvrunError
+
+F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+EVAL_SAMPLES = 10
+
+
+def _ctx(out: Path, op: str, params: dict, inputs: dict, files: dict | None = None) -> TaskContext:
+    out.mkdir(parents=True, exist_ok=True)
+    return TaskContext(op, op, params, inputs, files or {}, out)
+
+
+def _export(hf_dir: Path, out: Path, task: str) -> Path:
+    params = {"source": {"kind": "path", "ref": str(hf_dir)}, "task": task}
+    export.run(_ctx(out, "export", params, {}, {"model": hf_dir}))
+    return out
+
+
+def _dataset(model_out: Path, root: Path) -> Path:
+    corpus = write_text_corpus(root / "eval.txt", 20, seed=11)
+    params = {"samples": EVAL_SAMPLES, "max_length": 24}
+    datasets.run(_ctx(root / "out", "dataset", params, {"model": model_out}, {"source": corpus}))
+    return root / "out"
+
+
+def _int4(model_out: Path, out: Path) -> Path:
+    """A deliberately damaged copy: every weight, embeddings included, in 4 bits."""
+    params = {"mode": "int4_sym", "ratio": 1.0, "group_size": 16, "all_layers": True}
+    weights.run(_ctx(out, "compress_weights", params, {"model": model_out}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def bert(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("eval_bert")
+    model = _export(tiny_bert_dir, root / "fp32", "feature-extraction")
+    return {"fp32": model, "int4": _int4(model, root / "int4"), "data": _dataset(model, root)}
+
+
+@pytest.fixture(scope="module")
+def lm(tiny_causal_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("eval_lm")
+    model = _export(tiny_causal_lm_dir, root / "fp32", "text-generation")
+    return {"fp32": model, "int4": _int4(model, root / "int4"), "data": _dataset(model, root)}
+
+
+def _evaluate(
+    models: dict[str, Path], variant: str, out: Path, task: str, **params: object
+) -> dict:
+    inputs = {"model": models[variant], "reference": models["fp32"], "dataset": models["data"]}
+    base = {"metric": evaluate._METRICS.get(task), "device": "CPU", "properties": F32}
+    return evaluate.run(_ctx(out, "evaluate", base | {"task": task} | params, inputs))
+
+
+def test_model_against_itself_has_cosine_one(bert: dict[str, Path], tmp_path: Path) -> None:
+    result = _evaluate(bert, "fp32", tmp_path, "feature-extraction")
+
+    assert result["metric"] == "cosine"
+    assert result["value"] == pytest.approx(1.0, abs=1e-6)
+    assert result["min"] == pytest.approx(1.0, abs=1e-6)
+    assert result["accuracy_drop"] == pytest.approx(0.0, abs=1e-6)
+    assert result["samples"] == EVAL_SAMPLES
+    assert result["device"] == "CPU" and result["properties"] == F32
+    assert result["inference_precision"] == "f32"
+
+
+def test_int4_model_scores_lower(bert: dict[str, Path], tmp_path: Path) -> None:
+    result = _evaluate(bert, "int4", tmp_path, "feature-extraction")
+
+    assert result["value"] < 1.0 - 1e-6
+    assert result["min"] <= result["p05"] <= result["value"] <= 1.0
+    assert result["accuracy_drop"] == pytest.approx(1.0 - result["value"])
+
+
+def test_cosine_matches_a_manual_masked_mean_pooling(bert: dict[str, Path], tmp_path: Path) -> None:
+    import openvino as ov
+
+    from runner.adapters.feeds import make_feed
+
+    core = ov.Core()
+    compiled = {
+        name: core.compile_model(bert[name] / "model" / weights.IR_XML, "CPU", F32)
+        for name in ("fp32", "int4")
+    }
+    scores = []
+    for sample in datasets.load_samples(bert["data"]):
+        pooled = []
+        for model in compiled.values():
+            hidden = model(make_feed(model.inputs, sample))[0][0]  # [length, hidden]
+            pooled.append(hidden.mean(axis=0))  # samples carry no padding: mask is all ones
+        a, b = pooled
+        scores.append(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    result = _evaluate(bert, "int4", tmp_path, "feature-extraction")
+    assert result["value"] == pytest.approx(float(np.mean(scores)), abs=1e-5)
+    assert result["min"] == pytest.approx(float(np.min(scores)), abs=1e-5)
+
+
+def test_causal_lm_against_itself_agrees_everywhere(lm: dict[str, Path], tmp_path: Path) -> None:
+    result = _evaluate(lm, "fp32", tmp_path, "text-generation")
+    masks = [s["attention_mask"] for s in datasets.load_samples(lm["data"])]
+
+    assert result["metric"] == "top1_agreement"
+    assert result["value"] == 1.0 and result["accuracy_drop"] == 0.0
+    assert result["positions"] == sum(int(mask.sum()) for mask in masks)
+
+
+def test_int4_causal_lm_disagrees_somewhere(lm: dict[str, Path], tmp_path: Path) -> None:
+    result = _evaluate(lm, "int4", tmp_path, "text-generation")
+
+    assert 0.0 < result["value"] < 1.0
+    assert result["min"] <= result["value"]
+    assert result["accuracy_drop"] == pytest.approx(1.0 - result["value"])
+
+
+def test_stateful_model_is_reset_between_samples(lm: dict[str, Path]) -> None:
+    import openvino as ov
+
+    runner = evaluate._Runner(ov.Core(), lm["fp32"] / "model", "CPU", F32, "logits")
+    first, second = datasets.load_samples(lm["data"])[:2]
+
+    assert runner.stateful
+    before = runner.output_of(first)
+    runner.output_of(second)
+    # Without a reset the KV cache of earlier samples would shift every logit.
+    np.testing.assert_array_equal(runner.output_of(first), before)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"task": "image-classification"}, "unsupported task"),
+        ({"task": "feature-extraction", "metric": "top1_agreement"}, "not available"),
+        ({"task": "text-generation", "metric": "cosine"}, "not available"),
+        ({"task": "feature-extraction", "properties": {"INFERENCE_PRECISION_HINT": "f7"}}, "f7"),
+    ],
+)
+def test_bad_parameters_are_user_errors(
+    bert: dict[str, Path], tmp_path: Path, params: dict, match: str
+) -> None:
+    inputs = {"model": bert["fp32"], "reference": bert["fp32"], "dataset": bert["data"]}
+    with pytest.raises(OvrunError, match=match):
+        evaluate.run(_ctx(tmp_path, "evaluate", {"device": "CPU"} | params, inputs))
