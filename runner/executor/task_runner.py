@@ -1,0 +1,121 @@
+"""Run one task: lock its key, verify its inputs, call the adapter into a staging dir, publish.
+
+Shared by the local and the Dask executor, so a task behaves the same wherever it runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.adapters.context import TaskContext
+from runner.cache import Cache
+from runner.errors import OvrunError
+from runner.plan import Task
+
+
+@dataclass
+class Outcome:
+    task_id: str
+    state: str  # cached | ran | skipped | failed | blocked
+    reason: str = ""
+    seconds: float = 0.0
+    exit_code: int = 0  # for failed: 2 when the user can fix the input, 1 otherwise
+    summary: dict[str, Any] | None = field(default=None, repr=False)
+    host: str = ""
+
+
+def execute_task(
+    cache: Cache,
+    task: Task,
+    dep_keys: dict[str, str],
+    *,
+    forced: bool,
+    log_dir: Path,
+    log: Callable[[str], None] = lambda message: None,
+) -> Outcome:
+    """Build ``task`` unless its entry exists; never leaves a partial entry behind."""
+    started = time.perf_counter()
+    host = socket.gethostname()
+    try:
+        with cache.lock(task.key):
+            if cache.has(task.key) and not forced:
+                return Outcome(task.id, "cached", "published by another ovrun meanwhile", host=host)
+            _check_inputs(cache, dep_keys)
+            summary = _run_op(cache, task, dep_keys, log)
+        return Outcome(
+            task.id, "ran", "", time.perf_counter() - started, summary=summary, host=host
+        )
+    except OvrunError as exc:
+        reason = exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
+        return Outcome(
+            task.id, "failed", reason, time.perf_counter() - started, exc.exit_code, host=host
+        )
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # an adapter bug or a library failure: keep the trace for the user
+        log_dir.mkdir(parents=True, exist_ok=True)
+        trace = log_dir / f"{task.id.replace(':', '_')}.log"
+        trace.write_text(traceback.format_exc(), encoding="utf-8")
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        message = f"{type(exc).__name__}: {first} (traceback: {trace})"
+        return Outcome(task.id, "failed", message, time.perf_counter() - started, 1, host=host)
+
+
+def _check_inputs(cache: Cache, dep_keys: dict[str, str]) -> None:
+    """Upstream entries are re-hashed before use: a flipped byte must not flow downstream."""
+    for role, key in sorted(dep_keys.items()):
+        problems = cache.verify(key)
+        if problems:
+            cache.remove(key)
+            raise OvrunError(
+                f"cache entry of input '{role}' ({key[:16]}) was corrupt ({problems[0]}) and has been removed",
+                hint="run again to rebuild it",
+            )
+
+
+def _run_op(
+    cache: Cache, task: Task, dep_keys: dict[str, str], log: Callable[[str], None]
+) -> dict[str, Any]:
+    staging = cache.begin(task.key)
+    try:
+        ctx = TaskContext(
+            task_id=task.id,
+            op=task.op.name,
+            params=task.params,
+            inputs={role: cache.out_dir(key) for role, key in dep_keys.items()},
+            files=dict(task.files),
+            out=staging.out,
+            device=task.device,
+            log=log,
+        )
+        t0 = time.time()
+        summary = task.op.load()(ctx) or {}
+        seconds = time.time() - t0
+        (staging.out / "result.json").write_text(
+            json.dumps(summary, indent=1, sort_keys=True, default=str), encoding="utf-8"
+        )
+        meta = {
+            "task_id": task.id,
+            "op": task.op.name,
+            "preimage": task.preimage,
+            "started": t0,
+            "seconds": seconds,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "python": platform.python_version(),
+        }
+        if cache.has(task.key):  # --force: replace the old entry
+            cache.remove(task.key)
+        cache.publish(staging, meta)
+        return summary
+    except BaseException:
+        cache.discard(staging)
+        raise
