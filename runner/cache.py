@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner import faults
 from runner.atomic import write_text_atomic
 from runner.digest import iter_tree, sha256_file
 
@@ -92,6 +93,7 @@ class Cache:
         outputs = {rel: sha256_file(path) for rel, path in iter_tree(staging.out)}
         meta = {**meta, "key": staging.key, "outputs": outputs, "published": time.time()}
         write_text_atomic(staging.dir / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+        faults.point(meta.get("task_id"), "publish")
         final = self.entry(staging.key)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -4,12 +4,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from runner.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OvrunError
 
-COMMANDS = ("run", "validate", "plan", "graph", "explain")
+COMMANDS = (
+    "run",
+    "validate",
+    "plan",
+    "graph",
+    "explain",
+    "lock",
+    "verify",
+    "cache",
+    "report",
+    "compare",
+)
 
 DESCRIPTION = """\
 Declarative OpenVINO optimization workflows: export, calibrate, compress,
@@ -27,6 +39,39 @@ def _add_cache(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="cache location (default: $OVRUN_CACHE_DIR or the user cache dir)",
     )
+    p.add_argument(
+        "--cache",
+        metavar="URL",
+        dest="remote",
+        help="shared cache (dir or fsspec URL; default: $OVRUN_CACHE): pull hits, push new entries",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="PATH=VALUE",
+        help="override a recipe value, e.g. --set benchmark.duration_s=2 (typed by the schema)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        dest="params",
+        metavar="NAME=VALUE",
+        help="set a parameter declared under params: (used as ${NAME} in the recipe)",
+    )
+
+
+def _recipe_opts(args) -> dict:
+    """--set / --param / --cache as open_session keyword arguments."""
+    from runner.recipe.compose import Overrides
+    from runner.remote import remote_url
+
+    return {
+        "overrides": Overrides(list(args.sets), list(args.params)),
+        "remote": remote_url(args.remote),
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +88,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_cache(run)
     run.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local: one task at a time here; dask: a Dask cluster (--scheduler or --workers)",
+    )
+    run.add_argument(
+        "--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://host:8786"
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start a local Dask cluster with N worker processes",
+    )
+    run.add_argument(
+        "--locked",
+        action="store_true",
+        help="refuse to run (exit 2) if anything resolves differently from ovrun.lock",
+    )
+    run.add_argument(
         "--keep-going", action="store_true", help="keep running independent tasks after a failure"
+    )
+    run.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="allow model code from a recipe with trust_remote_code: true (pinned revision)",
     )
     run.add_argument(
         "--force",
@@ -72,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("recipe")
     explain.add_argument("task", help="task id as shown by `ovrun plan`")
     _add_cache(explain)
+    from runner.cache_cli import add_commands
+
+    add_commands(sub, _add_cache)
+    from runner.report import cli as report_cli
+
+    report_cli.add_commands(sub)
     return parser
 
 
@@ -104,30 +180,35 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
+_PLAN_COLORS = {"cached": "\033[32m", "skipped": "\033[33m", "run": "\033[36m"}
+
+
 def cmd_plan(args) -> int:
     from runner.session import open_session
 
-    session = open_session(args.recipe, args.cache_dir, probe_devices=False)
-    console = _console()
+    session = open_session(args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=False)
+    # plain writes: a 10,000-task sweep must print in milliseconds, not through a renderer
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     counts = {"cached": 0, "run": 0, "skipped": 0}
+    lines = []
     for task in session.plan.order():
         decision = session.decisions[task.id]
         counts[decision.state] += 1
         key = task.key[:12] if task.key else "-" * 12
-        if decision.state == "cached":
-            status = "[green]cached[/]"
-        elif decision.state == "skipped":
-            status = f"[yellow]skipped[/] ({decision.reason})"
-        else:
-            status = f"[cyan]will run[/] ({decision.reason})"
-        console.print(f"{key}  {task.id:<40} {status}")
+        word = {"cached": "cached", "skipped": "skipped", "run": "will run"}[decision.state]
+        if color:
+            word = f"{_PLAN_COLORS[decision.state]}{word}\033[0m"
+        reason = f" ({decision.reason})" if decision.reason else ""
+        lines.append(f"{key}  {task.id:<40} {word}{reason}")
     if session.host is None and any(t.device for t in session.plan.order()):
-        console.print(
-            "[dim]device availability is checked at run time (no probe of this host cached yet)[/]"
+        lines.append(
+            "device availability is checked at run time (no probe of this host cached yet)"
         )
-    console.print(
-        f"{len(session.plan.tasks)} tasks: {counts['cached']} cached, {counts['run']} will run, {counts['skipped']} skipped"
+    lines.append(
+        f"{len(session.plan.tasks)} tasks: {counts['cached']} cached, "
+        f"{counts['run']} will run, {counts['skipped']} skipped"
     )
+    sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
 
 
@@ -135,7 +216,7 @@ def cmd_graph(args) -> int:
     from runner.graph import to_dot, to_mermaid
     from runner.session import open_session
 
-    session = open_session(args.recipe, args.cache_dir, probe_devices=False)
+    session = open_session(args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=False)
     sys.stdout.write(to_dot(session.plan) if args.format == "dot" else to_mermaid(session.plan))
     return EXIT_OK
 
@@ -147,7 +228,7 @@ def cmd_explain(args) -> int:
     from runner.keys import diff
     from runner.session import open_session
 
-    session = open_session(args.recipe, args.cache_dir, probe_devices=False)
+    session = open_session(args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=False)
     task = session.plan.tasks.get(args.task)
     if task is None:
         close = difflib.get_close_matches(args.task, list(session.plan.tasks), n=1)
@@ -184,13 +265,103 @@ def cmd_run(args) -> int:
     from runner.session import open_session
 
     force = None if args.force is None else set(args.force)
-    session = open_session(args.recipe, args.cache_dir, probe_devices=True, force=force)
-    out_dir = Path(args.out) if args.out else default_out_dir(session)
-    console = _console()
-    return execute(session, out_dir.resolve(), console, keep_going=args.keep_going)
+    if args.executor == "local":
+        if args.scheduler or args.workers:
+            raise OvrunError(
+                "--scheduler and --workers need --executor dask", hint="add --executor dask"
+            )
+        session = open_session(
+            args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=True, force=force
+        )
+        out_dir = Path(args.out) if args.out else default_out_dir(session)
+        _check_locked(args, session)
+        _check_code(args, session)
+        return execute(session, out_dir.resolve(), _console(), keep_going=args.keep_going)
+    return _run_on_dask(args, force)
+
+
+def _run_on_dask(args, force: set[str] | None) -> int:
+    from runner.cache import Cache, default_cache_dir
+    from runner.executor.dask import DaskExecutor
+    from runner.run import default_out_dir, execute
+    from runner.session import open_session
+
+    if bool(args.scheduler) == bool(args.workers):
+        raise OvrunError(
+            "--executor dask needs exactly one of --scheduler URL or --workers N",
+            hint="--workers 2 starts a local cluster; --scheduler tcp://host:8786 joins an existing one",
+        )
+    from runner.recipe.load import load_file
+
+    load_file(args.recipe)  # a bad recipe fails before a cluster is started
+    cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    with DaskExecutor(cache, Path("."), scheduler=args.scheduler, workers=args.workers) as executor:
+        session = open_session(
+            args.recipe,
+            cache.root,
+            **_recipe_opts(args),
+            probe_devices=True,
+            force=force,
+            devices=executor.available_devices(),
+        )
+        session.host = {
+            **(session.host or {}),
+            "executor": "dask",
+            "workers": executor.worker_devices(),
+        }
+        out_dir = Path(args.out) if args.out else default_out_dir(session)
+        _check_locked(args, session)
+        _check_code(args, session)
+        return execute(
+            session, out_dir.resolve(), _console(), keep_going=args.keep_going, executor=executor
+        )
+
+
+def _check_code(args, session) -> None:
+    from runner.recipe.model_sources import check_code_allowed
+
+    check_code_allowed(session.recipe, args.allow_code)
+
+
+def _check_locked(args, session) -> None:
+    if not args.locked:
+        return
+    from runner.lock import check, lock_path
+
+    changes = check(session)
+    if changes:
+        for line in changes:
+            print(f"  {line}", file=sys.stderr)
+        raise OvrunError(
+            f"--locked: {len(changes)} difference(s) from {lock_path(session.recipe.file)} (listed above)",
+            hint=f"accept them with `ovrun lock {args.recipe}`, or restore what changed",
+        )
+
+
+def _lazy(name: str):
+    def handler(args) -> int:
+        from runner import cache_cli
+
+        return getattr(cache_cli, name)(args, _recipe_opts)
+
+    return handler
+
+
+def _report_cmd(name: str):
+    def handler(args) -> int:
+        from runner.report import cli as report_cli
+
+        return getattr(report_cli, name)(args, _console())
+
+    return handler
 
 
 HANDLERS = {
+    "report": _report_cmd("cmd_report"),
+    "compare": _report_cmd("cmd_compare"),
+    "lock": _lazy("cmd_lock"),
+    "verify": _lazy("cmd_verify"),
+    "cache": _lazy("cmd_cache"),
     "run": cmd_run,
     "validate": cmd_validate,
     "plan": cmd_plan,
@@ -207,6 +378,9 @@ def _normalize(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from runner import telemetry
+
+    telemetry.disable()  # before any adapter imports nncf; inherited by worker processes
     argv = _normalize(list(sys.argv[1:] if argv is None else argv))
     parser = _parser()
     try:
@@ -224,6 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ovrun: interrupted; no partial cache entries were kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # disk full while writing memos, refs or results: not a bug
+        from runner.oserrors import storage_error
+
+        error = storage_error(exc, "writing ovrun's files")
+        if error is None:
+            raise
+        print(error.render(), file=sys.stderr)
+        return error.exit_code
 
 
 def entry() -> None:

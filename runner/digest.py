@@ -73,6 +73,17 @@ def iter_tree(root: Path):
     found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in dirnames:
+            # os.walk does not descend into linked dirs, but a loader reading the model dir
+            # would: refuse links out of root; links inside it are walked at their target
+            link = Path(dirpath) / name
+            if link.is_symlink() and not link.resolve().is_relative_to(root):
+                from runner.errors import OvrunError
+
+                raise OvrunError(
+                    f"{link} is a symlink pointing outside {root}",
+                    hint="copy the directory into the model directory instead of linking to it",
+                )
         for name in filenames:
             path = Path(dirpath) / name
             real = path.resolve()

@@ -35,10 +35,16 @@ class OvrunError(Exception):
 
     def render(self) -> str:
         where = f"{self.location}: " if self.location else "ovrun: "
-        text = f"{where}error: {self.message}"
+        text = f"{where}error: {_one_line(self.message)}"
         if self.hint:
-            text += f"\nhint: {self.hint}"
+            text += f"\nhint: {_one_line(self.hint)}"
         return text
+
+
+def _one_line(text: str) -> str:
+    # Recipe text quoted in a message may hold newlines or control characters; escape them so
+    # an error is always exactly one line (tools parse FILE:LINE:COL: error: ...).
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class TaskFailed(OvrunError):

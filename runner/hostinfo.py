@@ -24,6 +24,7 @@ def stamp() -> dict[str, Any]:
         with contextlib.suppress(OSError):
             nodes.extend(f"{d}/{n}" for n in sorted(os.listdir(d)))
     return {
+        "probe_format": 2,  # 2: devices carry SUPPORTED_PROPERTIES; older memos re-probe
         "openvino": lib_version("openvino"),
         "host": socket.gethostname(),
         "device_nodes": nodes,

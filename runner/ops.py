@@ -28,19 +28,46 @@ _MODEL_LIBS = ("openvino", "optimum-intel", "optimum", "transformers", "torch")
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("export", "runner.adapters.export:run", 1, _MODEL_LIBS),
-        Op("dataset", "runner.adapters.datasets:run", 1, ("transformers", "tokenizers", "numpy")),
-        Op("quantize", "runner.adapters.quantize:run", 1, ("openvino", "nncf", "numpy")),
-        Op("compress_weights", "runner.adapters.weights:run", 1, ("openvino", "nncf", "numpy")),
+        Op("export", "runner.adapters.export:run", 2, (*_MODEL_LIBS, "openvino-tokenizers")),
+        # dataset 2: formats, padding/batch layout file; quantize 2: fp8, SmoothQuant, accuracy
+        # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse
+        Op(
+            "dataset",
+            "runner.adapters.datasets:run",
+            2,
+            ("transformers", "tokenizers", "numpy", "pyarrow"),
+        ),
+        Op("quantize", "runner.adapters.quantize:run", 2, ("openvino", "nncf", "numpy")),
+        Op("compress_weights", "runner.adapters.weights:run", 2, ("openvino", "nncf", "numpy")),
+        Op(
+            "weight_statistics",
+            "runner.adapters.weight_statistics:run",
+            1,
+            ("openvino", "nncf", "numpy"),
+        ),
         Op(
             "benchmark",
             "runner.adapters.benchmark:run",
-            1,
+            2,  # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
             ("openvino", "numpy"),
             device_dependent=True,
             exclusive=True,
         ),
+        Op(
+            "generate",
+            "runner.adapters.generate:run",
+            1,
+            ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
+            device_dependent=True,
+            exclusive=True,
+        ),
         Op("evaluate", "runner.adapters.evaluate:run", 1, ("openvino", "numpy")),
-        Op("report", "runner.report.build:run", 1, ()),
+        Op("report", "runner.report.build:run", 2, ()),  # 2: matrix cells, noise verdicts
+        Op(
+            "deploy",
+            "runner.adapters.deploy:run",
+            1,
+            ("openvino", "openvino-tokenizers", "optimum-intel", "transformers"),
+        ),
     )
 }

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.matrix import cells as matrix_cells
 from runner.ops import OPS, Op
+from runner.plan_compress import compress_params, compress_tasks, dataset_task, dataset_task_id
+from runner.plan_model import export_params, generate_params, uses_generate
 from runner.recipe.model import Recipe
 
 REPORT = "report"
@@ -33,39 +36,22 @@ class Task:
 class Plan:
     recipe: Recipe
     tasks: dict[str, Task]  # in topological order
+    # (task, outcomes so far) -> reason to skip it, or None; search uses it to prune candidates
+    prune: Any = None
 
     def order(self) -> list[Task]:
         return list(self.tasks.values())
 
 
-def dataset_task_id(name: str) -> str:
-    return f"data:{name}"
-
-
-def compress_params(op: str, settings: dict[str, Any]) -> dict[str, Any]:
-    params = {k: v for k, v in settings.items() if k != "dataset"}
-    if op == "compress_weights" and params.get("mode", "").startswith("int8"):
-        # NNCF ignores ratio and group_size for INT8 modes; they must not split the cache
-        params.pop("ratio", None)
-        params.pop("group_size", None)
-    return params
-
-
 def build_plan(recipe: Recipe) -> Plan:
     tasks: list[Task] = []
     model = recipe.model
-    export_files = {"model": model.source.local_dir} if model.source.local_dir else {}
     tasks.append(
         Task(
             EXPORT,
             OPS["export"],
-            {
-                "source": model.source.key_params(),
-                "task": model.task,
-                "weight_format": model.weight_format,
-                "trust_remote_code": False,
-            },
-            files=export_files,
+            export_params(model),
+            files=dict(model.source.files),
             where=("model",),
         )
     )
@@ -79,33 +65,24 @@ def build_plan(recipe: Recipe) -> Plan:
 
     model_task: dict[str, str] = {}
     compress: list[Task] = []
-    for name, variant in recipe.variants.items():
-        compression = variant.compression
+    # search variants expand into candidate tasks (runner.search), not into one model
+    plain = [name for name, v in recipe.variants.items() if v.search is None]
+    for name in plain:
+        compression = recipe.variants[name].compression
         if compression is None:
             model_task[name] = EXPORT
             continue
         op_name, settings = compression
-        deps = {"model": EXPORT}
-        if settings.get("dataset"):
-            deps["dataset"] = use_dataset(settings["dataset"])
-        task_id = f"compress:{name}"
-        model_task[name] = task_id
-        compress.append(
-            Task(
-                task_id,
-                OPS[op_name],
-                compress_params(op_name, settings),
-                deps=deps,
-                labels={"variant": name},
-                where=("variants", name, op_name),
-            )
-        )
+        model_task[name] = f"compress:{name}"
+        for task in compress_tasks(recipe, name, op_name, settings, use_dataset, Task):
+            if all(t.id != task.id for t in compress):  # statistics tasks are shared
+                compress.append(task)
 
     evaluations: list[Task] = []
     ev = recipe.evaluate
     if ev is not None:
         data_id = use_dataset(ev.dataset)
-        for name in recipe.variants:
+        for name in plain:
             if name == ev.reference:
                 continue
             evaluations.append(
@@ -128,48 +105,62 @@ def build_plan(recipe: Recipe) -> Plan:
                 )
             )
 
-    for name in used:
-        spec = recipe.data[name]
-        tasks.append(
-            Task(
-                dataset_task_id(name),
-                OPS["dataset"],
-                spec.key_params(),
-                deps={"model": EXPORT},
-                files={"source": spec.text},
-                labels={"dataset": name},
-                where=("data", name),
-            )
-        )
+    prompts = recipe.benchmark.prompts if uses_generate(recipe) else None
+    if prompts:
+        use_dataset(prompts)
+    from runner.search import search_tasks
+
+    searched = search_tasks(recipe, model_task, use_dataset, Task)  # may add datasets
+    tasks.extend(dataset_task(recipe.data[name], Task) for name in used)
     tasks.extend(compress)
 
     b = recipe.benchmark
-    for name in recipe.variants:
-        for device in recipe.targets.devices:
-            for hint in recipe.targets.hints:
+    for name in plain:
+        for cell in matrix_cells(recipe):
+            if uses_generate(recipe):
+                deps = {"model": model_task[name]}
+                if prompts:
+                    deps["dataset"] = dataset_task_id(prompts)
                 tasks.append(
                     Task(
-                        f"bench:{name}:{device}:{hint}",
-                        OPS["benchmark"],
-                        {
-                            "hint": hint,
-                            "properties": recipe.targets.properties,
-                            "duration_s": b.duration_s,
-                            "warmup": b.warmup,
-                            "batch": b.batch,
-                            "seq_len": b.seq_len,
-                            "seed": b.seed,
-                            "task": model.task,
-                        },
-                        deps={"model": model_task[name]},
-                        device=device,
-                        labels={"variant": name, "device": device, "hint": hint},
+                        f"bench:{name}:{cell.id}",
+                        OPS["generate"],
+                        generate_params(recipe, cell),
+                        deps=deps,
+                        device=cell.device,
+                        labels={"variant": name, **cell.labels()},
                         where=("targets", "devices"),
                     )
                 )
+                continue
+            tasks.append(
+                Task(
+                    f"bench:{name}:{cell.id}",
+                    OPS["benchmark"],
+                    {
+                        "hint": cell.hint,
+                        "properties": cell.properties,
+                        "duration_s": b.duration_s,
+                        "iterations": b.iterations,
+                        "repeats": b.repeats,
+                        "warmup": b.warmup,
+                        "batch": cell.dims["batch"],
+                        "seq_len": cell.dims["seq_len"],
+                        "seed": b.seed,
+                        "task": model.task,
+                    },
+                    deps={"model": model_task[name]},
+                    device=cell.device,
+                    labels={"variant": name, **cell.labels()},
+                    where=("targets", "devices"),
+                )
+            )
     tasks.extend(evaluations)
+    tasks.extend(searched.finish(tasks))  # candidate chains, after the reference's benchmarks
 
-    upstream = [t for t in tasks if t.op.name in ("benchmark", "evaluate")]
+    upstream = [t for t in tasks if t.op.name in ("benchmark", "generate", "evaluate")]
+    upstream = [t for t in upstream if "candidate" not in t.labels]
+    upstream += [t for t in compress if t.id.startswith("compress:")]  # what was applied
     tasks.append(
         Task(
             REPORT,
@@ -186,6 +177,7 @@ def build_plan(recipe: Recipe) -> Plan:
                         ),
                     }
                     for name, v in recipe.variants.items()
+                    if name in plain
                 },
                 "reference": ev.reference if ev else None,
                 "metric": ev.metric if ev else None,
@@ -196,4 +188,25 @@ def build_plan(recipe: Recipe) -> Plan:
             deps={t.id: t.id for t in upstream},
         )
     )
-    return Plan(recipe, {t.id: t for t in tasks})
+    if recipe.deploy is not None:
+        # Deploy tasks hang off the model tasks only: deploying never waits for benchmarks.
+        d = recipe.deploy
+        for name in d.variants:
+            tasks.append(
+                Task(
+                    f"deploy:{name}",
+                    OPS["deploy"],
+                    {
+                        "variant": name,
+                        "formats": d.formats,
+                        "device": d.device,
+                        "plugin_config": d.plugin_config,
+                        "model_name": d.served_name(name),
+                        "task": model.task,
+                    },
+                    deps={"model": model_task[name]},
+                    labels={"variant": name},
+                    where=("deploy",),
+                )
+            )
+    return Plan(recipe, {t.id: t for t in tasks}, prune=searched.pruner())

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from runner import hostinfo
+from runner.availability import check_required_devices
 from runner.cache import Cache, default_cache_dir
 from runner.digest import DigestMemo
 from runner.graph import topological
 from runner.keying import Decision, assign_keys, decide, mark_skipped
+from runner.matrix import check_properties
 from runner.plan import Plan, build_plan
 from runner.recipe.model import Recipe, load_recipe
 
@@ -24,6 +26,7 @@ class Session:
     host: dict[str, Any] | None  # device probe; None when not probed (plan without a memo)
     skipped: dict[str, str]
     decisions: dict[str, Decision]
+    remote: Any = None  # runner.remote.Remote when a shared cache is configured
 
 
 def open_session(
@@ -32,12 +35,20 @@ def open_session(
     *,
     probe_devices: bool,
     force: set[str] | None = None,
+    devices: list[str] | None = None,
+    overrides: Any = None,
+    remote: str | None = None,
 ) -> Session:
-    recipe = load_recipe(recipe_path)
+    """``devices`` overrides this host's probe (a Dask cluster reports what its workers have)."""
+    recipe = load_recipe(recipe_path, overrides)
     plan = build_plan(recipe)
     plan.tasks = {t.id: t for t in topological(plan)}
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
     host = hostinfo.probe(cache.root) if probe_devices else hostinfo.memoized(cache.root)
+    if devices is not None:
+        host = {**(host or {}), "available_devices": devices}
+    check_properties(recipe, host)  # unknown property names: exit 2 before anything runs
+    check_required_devices(recipe, host)  # evaluate/deploy device absent: exit 2 up front
     skipped = mark_skipped(plan, host["available_devices"] if host else None)
     memo = DigestMemo(cache.root / "memo" / "digests.json")
     assign_keys(plan, memo, skipped)
@@ -55,4 +66,10 @@ def open_session(
                 hint=f"did you mean '{close[0]}'?" if close else "see `ovrun plan` for task ids",
             )
     decisions = decide(plan, cache, skipped, force)
-    return Session(recipe, plan, cache, host, skipped, decisions)
+    session = Session(recipe, plan, cache, host, skipped, decisions)
+    if remote:
+        from runner.remote import attach
+
+        # `run` (which probes devices) pulls remote hits; `plan` and `explain` only look.
+        attach(session, remote, force, pull=probe_devices)
+    return session

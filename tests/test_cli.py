@@ -8,7 +8,9 @@ HEAVY = ("openvino", "nncf", "torch", "transformers", "networkx", "optimum")
 
 
 def _imported_after(code: str) -> list[str]:
-    probe = f"import sys\n{code}\nprint('HEAVY:' + ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = (
+        f"import sys\n{code}\nprint('HEAVY:' + ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     )

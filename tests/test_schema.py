@@ -38,7 +38,7 @@ def test_misspelled_key_points_at_key_with_did_you_mean(tmp_path):
 @pytest.mark.parametrize(
     "old, new, needle, hint_needle",
     [
-        ("ratio: 0.8", "ratio: 1.5", "out of range", "share of layers"),
+        ("ratio: 0.8", "ratio: 1.5", "out of range", "share of the weights"),
         ("group_size: 16", "group_size: 0", "not allowed", ""),
         ("mode: int4_sym", "mode: int4_symm", "is not one of", "did you mean 'int4_sym'"),
         ("samples: 2", "samples: many", "expected integer, got string", ""),

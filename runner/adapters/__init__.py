@@ -12,3 +12,7 @@ Conventions shared by all adapters:
 - A dataset op writes ``out/samples.npz`` (see :mod:`runner.adapters.datasets`).
 - Errors the user can fix raise :class:`runner.errors.OvrunError` (exit 2, one line).
 """
+
+from runner import telemetry as _telemetry
+
+_telemetry.disable()  # also in Dask workers, which import adapters without runner.cli

@@ -1,23 +1,28 @@
-"""The ``benchmark`` op: latency and throughput of one IR on one device under one hint.
+"""The ``benchmark`` op: latency and throughput of one IR on one device in one matrix cell.
 
-The method follows ``benchmark_app`` so figures are comparable with it:
+The method follows ``benchmark_app`` so figures are comparable with it
+(``benchmarks/fidelity.py`` checks that; the README's "Benchmark method" is the contract):
 
 1. read the IR and reshape every token input to the static shape ``[batch, seq_len]``
    (like ``benchmark_app -shape``), so no dynamic-shape overhead is timed;
-2. compile cold with ``{"PERFORMANCE_HINT": hint, **properties}`` and time the compile;
-3. time one first inference on a fresh request (it includes lazy initialisation);
-4. run ``warmup`` untimed inferences, then a timed loop of ``duration_s`` seconds over an
-   ``AsyncInferQueue`` sized by the device's ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``.
-   A request's latency runs from ``start_async`` to its completion callback; throughput
-   is completed samples over the loop's wall time, which includes draining the queue.
+2. compile cold with ``{"PERFORMANCE_HINT": hint, **properties}`` and time it; compile twice
+   more with a fresh ``CACHE_DIR`` to time the warm (cached) compile;
+3. time one first inference (it includes lazy initialisation), run ``warmup`` untimed ones;
+4. run ``repeats`` timed loops of ``duration_s`` seconds (or ``iterations`` inferences):
+   LATENCY uses one request and blocking ``infer()`` (benchmark_app's default for
+   ``-hint latency``); the other hints an ``AsyncInferQueue`` sized by the device's
+   ``OPTIMAL_NUMBER_OF_INFER_REQUESTS``, throughput being completed samples over the loop's
+   wall time including the queue drain. Latency is OpenVINO's ``InferRequest.latency``.
+   Throughput is the median repeat; the repeats' min / max are the spread the report
+   uses to call differences significant or within noise.
 
 Stateful causal LMs (KV cache held in model state) cannot share one input across
 pipelined requests without the cache growing, so for them the op measures the *prefill*:
 a synchronous loop on a single request that calls ``reset_state()`` before each
 inference (the reset is outside the per-inference latency, inside the wall time).
 
-Input data is synthetic (random ids like ``benchmark_app``), built once and copied into
-each request before timing, so input preparation is never measured.
+Input data is synthetic (random ids like ``benchmark_app``), built once and set on each
+request before timing, so input preparation is never measured.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import json
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "hint": "LATENCY",
     "properties": {},
     "duration_s": 10.0,
+    "iterations": None,
+    "repeats": 1,
     "warmup": 10,
     "batch": 1,
     "seq_len": 128,
@@ -64,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
 def run(ctx: TaskContext) -> dict[str, Any]:
     """Benchmark ``ctx.model_dir("model")`` on ``ctx.device``; return the summary dict."""
     import openvino as ov
+
+    from runner.adapters.devices import fingerprint_without_openvino
 
     params = DEFAULTS | ctx.params
     device = ctx.device or "CPU"
@@ -88,41 +98,122 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     start = time.perf_counter()
     compiled = _compile(core, model, device, config)
     compile_s = time.perf_counter() - start
+    cache_times = _cached_compile_times(core, model, device, config)
 
     vocab = int(config_json.get("vocab_size") or _DEFAULT_VOCAB)
     sample = synthetic_sample(batch, seq_len, vocab, int(params["seed"]))
     feed = make_feed(compiled.inputs, sample)
-    warmup, duration_s = int(params["warmup"]), float(params["duration_s"])
+    loop = Loop(
+        warmup=int(params["warmup"]),
+        duration_s=float(params["duration_s"]),
+        iterations=int(params["iterations"]) if params.get("iterations") else None,
+        repeats=max(1, int(params["repeats"])),
+    )
 
     if stateful:
-        timing = _measure_prefill(compiled, feed, warmup, duration_s)
+        mode, timing = "sync-prefill", _measure_prefill(compiled, feed, loop)
+    elif params["hint"] == "LATENCY":
+        # benchmark_app's default for -hint latency: one request, synchronous infer()
+        mode, timing = "sync", _measure_sync(ov, compiled, feed, loop)
     else:
-        timing = _measure_async(ov, compiled, feed, _optimal_nireq(compiled), warmup, duration_s)
+        nireq = _optimal_nireq(compiled)
+        mode, timing = "async", _measure_async(ov, compiled, feed, nireq, loop)
 
-    latencies = timing["latencies"]
+    runs = [_summarize(r, batch) for r in timing["runs"]]
+    latencies = [lat for r in timing["runs"] for lat in r["latencies"]]
+    wall_s = sum(r["wall_s"] for r in timing["runs"])
     ctx.log(
-        f"{len(latencies)} inferences in {timing['wall_s']:.2f} s on {timing['nireq']} request(s)"
+        f"{len(latencies)} inferences in {wall_s:.2f} s over {len(runs)} repeat(s) "
+        f"on {timing['nireq']} request(s)"
     )
     return {
         "device": device,
         "hint": params["hint"],
         "batch": batch,
         "seq_len": seq_len,
-        "mode": "sync-prefill" if stateful else "async",
+        "mode": mode,
         "stateful": stateful,
         "input_shapes": shapes,
         "compile_s": compile_s,
+        **cache_times,
         "first_inference_ms": timing["first_ms"],
-        "warmup": warmup,
+        "warmup": loop.warmup,
         "latency_ms": latency_stats(latencies),
-        "throughput": len(latencies) * batch / timing["wall_s"],
+        # the median repeat, so one lucky (or unlucky) loop cannot set the figure
+        "throughput": float(np.median([r["throughput"] for r in runs])),
         "iterations": len(latencies),
-        "duration_s": timing["wall_s"],
+        "duration_s": wall_s,
+        "repeats": runs,
+        "spread": spread(runs),
         "nireq": timing["nireq"],
+        "properties_requested": config,
         "resolved_properties": resolved_properties(compiled),
         "size_bytes": xml.stat().st_size + _size(xml.with_suffix(".bin")),
         "peak_rss_mb": peak_rss_mb(),
+        "host": fingerprint_without_openvino(),
     }
+
+
+@dataclass(frozen=True)
+class Loop:
+    warmup: int
+    duration_s: float
+    iterations: int | None  # a fixed count per repeat instead of duration_s
+    repeats: int
+
+    def done(self, count: int, elapsed_s: float) -> bool:
+        if self.iterations is not None:
+            return count >= self.iterations
+        return elapsed_s >= self.duration_s
+
+
+def _summarize(run: dict[str, Any], batch: int) -> dict[str, Any]:
+    stats = latency_stats(run["latencies"])
+    return {
+        "throughput": len(run["latencies"]) * batch / run["wall_s"],
+        "latency_ms": {k: stats[k] for k in ("median", "p90", "p99", "min", "max", "mean")},
+        "iterations": len(run["latencies"]),
+        "duration_s": run["wall_s"],
+    }
+
+
+def spread(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Min, max and (max - min) / median over repeats of throughput and median latency."""
+    series = {
+        "throughput": [r["throughput"] for r in runs],
+        "latency_median": [r["latency_ms"]["median"] for r in runs],
+    }
+    out = {}
+    for name, values in series.items():
+        mid = float(np.median(values))
+        lo, hi = float(min(values)), float(max(values))
+        out[name] = {"min": lo, "max": hi, "relative": (hi - lo) / mid if mid else 0.0}
+    return out
+
+
+def _cached_compile_times(core: Any, model: Any, device: str, config: dict) -> dict[str, Any]:
+    """Compile twice with a fresh CACHE_DIR: the first writes the blob, the second is the
+    warm start a deployment with a model cache sees. None where the device cannot cache."""
+    import shutil
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="ovrun-cache-")
+    try:
+        cached = {**config, "CACHE_DIR": tmp}
+        start = time.perf_counter()
+        first = core.compile_model(model, device, cached)
+        write_s = time.perf_counter() - start
+        del first
+        start = time.perf_counter()
+        second = core.compile_model(model, device, cached)
+        warm_s = time.perf_counter() - start
+        del second
+        blob = any(Path(tmp).rglob("*.blob"))
+    except RuntimeError:
+        return {"compile_cache_write_s": None, "compile_warm_s": None}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"compile_cache_write_s": write_s, "compile_warm_s": warm_s if blob else None}
 
 
 def _read_config(model_dir: Path) -> dict[str, Any]:
@@ -213,8 +304,29 @@ def _last_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
+def _measure_sync(ov: Any, compiled: Any, feed: dict[str, np.ndarray], loop: Loop) -> dict:
+    """One request, blocking ``infer()``: what benchmark_app does for ``-hint latency``."""
+    request = compiled.create_infer_request()
+    for name, array in feed.items():
+        request.set_tensor(name, ov.Tensor(array))
+    first_ms = _first_inference_ms(request, None)
+    for _ in range(loop.warmup):
+        request.infer()
+    runs = []
+    for _ in range(loop.repeats):
+        latencies: list[float] = []
+        start = time.perf_counter()
+        while True:
+            request.infer()
+            latencies.append(request.latency)  # OpenVINO's own clock around the inference
+            if loop.done(len(latencies), time.perf_counter() - start):
+                break
+        runs.append({"latencies": latencies, "wall_s": time.perf_counter() - start})
+    return {"first_ms": first_ms, "runs": runs, "nireq": 1}
+
+
 def _measure_async(
-    ov: Any, compiled: Any, feed: dict[str, np.ndarray], nireq: int, warmup: int, duration_s: float
+    ov: Any, compiled: Any, feed: dict[str, np.ndarray], nireq: int, loop: Loop
 ) -> dict[str, Any]:
     first_ms = _first_inference_ms(compiled.create_infer_request(), feed)
 
@@ -227,50 +339,55 @@ def _measure_async(
     # (``InferRequest.latency`` = start_async to completion). A Python callback would take
     # the GIL on inference threads, adding contention to the figures and risking a
     # deadlock when the compiled model is destroyed.
-    for _ in range(warmup):
+    for _ in range(loop.warmup):
         queue.start_async()
     queue.wait_all()
 
-    latencies: list[float] = []
-    in_flight = [False] * len(queue)
-    start = time.perf_counter()
-    while True:
-        # start_async reuses the request this returns (it is the head of the idle queue
-        # and only this thread takes from it), so its latency is read before the reuse.
-        handle = queue.get_idle_request_id()
-        if in_flight[handle]:
-            latencies.append(queue[handle].latency)
-        queue.start_async()
-        in_flight[handle] = True
-        if time.perf_counter() - start >= duration_s:
-            break
-    queue.wait_all()
-    wall_s = time.perf_counter() - start
-    latencies.extend(queue[h].latency for h, busy in enumerate(in_flight) if busy)
-    return {"first_ms": first_ms, "latencies": latencies, "wall_s": wall_s, "nireq": nireq}
+    runs = []
+    for _ in range(loop.repeats):
+        latencies: list[float] = []
+        in_flight = [False] * len(queue)
+        started = 0
+        start = time.perf_counter()
+        while True:
+            # start_async reuses the request this returns (the head of the idle queue, and
+            # only this thread takes from it), so its latency is read before the reuse.
+            handle = queue.get_idle_request_id()
+            if in_flight[handle]:
+                latencies.append(queue[handle].latency)
+            queue.start_async()
+            in_flight[handle] = True
+            started += 1
+            if loop.done(started, time.perf_counter() - start):
+                break
+        queue.wait_all()
+        wall_s = time.perf_counter() - start
+        latencies.extend(queue[h].latency for h, busy in enumerate(in_flight) if busy)
+        runs.append({"latencies": latencies, "wall_s": wall_s})
+    return {"first_ms": first_ms, "runs": runs, "nireq": nireq}
 
 
-def _measure_prefill(
-    compiled: Any, feed: dict[str, np.ndarray], warmup: int, duration_s: float
-) -> dict[str, Any]:
+def _measure_prefill(compiled: Any, feed: dict[str, np.ndarray], loop: Loop) -> dict[str, Any]:
     request = compiled.create_infer_request()
     request.reset_state()
     first_ms = _first_inference_ms(request, feed)
-    for _ in range(warmup):
+    for _ in range(loop.warmup):
         request.reset_state()
         request.infer(feed)
 
-    latencies: list[float] = []
-    start = time.perf_counter()
-    while True:
-        request.reset_state()  # every inference is a fresh prompt, not a continuation
-        began = time.perf_counter()
-        request.infer(feed)
-        latencies.append((time.perf_counter() - began) * 1000.0)
-        if time.perf_counter() - start >= duration_s:
-            break
-    wall_s = time.perf_counter() - start
-    return {"first_ms": first_ms, "latencies": latencies, "wall_s": wall_s, "nireq": 1}
+    runs = []
+    for _ in range(loop.repeats):
+        latencies: list[float] = []
+        start = time.perf_counter()
+        while True:
+            request.reset_state()  # every inference is a fresh prompt, not a continuation
+            began = time.perf_counter()
+            request.infer(feed)
+            latencies.append((time.perf_counter() - began) * 1000.0)
+            if loop.done(len(latencies), time.perf_counter() - start):
+                break
+        runs.append({"latencies": latencies, "wall_s": time.perf_counter() - start})
+    return {"first_ms": first_ms, "runs": runs, "nireq": 1}
 
 
 def _optimal_nireq(compiled: Any) -> int:
@@ -280,9 +397,9 @@ def _optimal_nireq(compiled: Any) -> int:
         return 1
 
 
-def _first_inference_ms(request: Any, feed: dict[str, np.ndarray]) -> float:
+def _first_inference_ms(request: Any, feed: dict[str, np.ndarray] | None) -> float:
     began = time.perf_counter()
-    request.infer(feed)
+    request.infer(feed) if feed is not None else request.infer()
     return (time.perf_counter() - began) * 1000.0
 
 

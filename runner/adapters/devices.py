@@ -15,7 +15,17 @@ from typing import Any
 from runner.errors import OvrunError
 
 # CPU flags that decide whether INT8 / BF16 kernels have hardware support.
-RELEVANT_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16")
+RELEVANT_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_int8",
+    "amx_bf16",
+    "amx_fp16",
+)
 _INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 _X86_MACHINES = {"x86_64", "amd64", "i386", "i686", "x86"}
 _CPUINFO = Path("/proc/cpuinfo")
@@ -43,6 +53,23 @@ def _read_cpuinfo() -> dict[str, str] | None:
     return info
 
 
+def _physical_cores() -> int | None:
+    """Distinct (socket, core) pairs in /proc/cpuinfo; None when it does not say."""
+    try:
+        text = _CPUINFO.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    pairs, socket_id = set(), ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            socket_id = value.strip()
+        elif key == "core id":
+            pairs.add((socket_id, value.strip()))
+    return len(pairs) or None
+
+
 def fingerprint_without_openvino() -> dict[str, Any]:
     """Host CPU / OS facts, readable without importing openvino."""
     info = _read_cpuinfo()
@@ -51,6 +78,7 @@ def fingerprint_without_openvino() -> dict[str, Any]:
     return {
         "cpu_model": model,
         "cores": os.cpu_count(),
+        "physical_cores": _physical_cores(),
         "machine": platform.machine(),
         # None means "not known" (no /proc/cpuinfo), which differs from "no flags present".
         "cpu_flags_relevant": [f for f in RELEVANT_FLAGS if f in flags] if info else None,
@@ -78,12 +106,18 @@ def int8_acceleration(fingerprint: dict[str, Any]) -> str | None:
 
 def _device_info(core: Any, device: str) -> dict[str, Any]:
     info: dict[str, Any] = {}
-    for name in ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES"):
+    for name in ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES", "SUPPORTED_PROPERTIES"):
         try:
             value = core.get_property(device, name)
         except RuntimeError:
             continue  # a plugin may not report every property
-        info[name] = list(value) if name == "OPTIMIZATION_CAPABILITIES" else str(value)
+        if name == "OPTIMIZATION_CAPABILITIES":
+            info[name] = list(value)
+        elif name == "SUPPORTED_PROPERTIES":
+            # name -> RO / RW / WO: lets `ovrun plan` check property names without openvino
+            info[name] = {str(k): str(v) for k, v in dict(value).items()}
+        else:
+            info[name] = str(value)
     return info
 
 

@@ -17,8 +17,22 @@ from runner.adapters.context import TaskContext
 from runner.errors import OvrunError
 
 # task -> the metric it measures, and the output it reads (optimum-intel's names)
-_METRICS = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
-_OUTPUTS = {"feature-extraction": "last_hidden_state", "text-generation": "logits"}
+_METRICS = {
+    "feature-extraction": "cosine",
+    "text-generation": "top1_agreement",
+    "text-classification": "top1_agreement",
+    "fill-mask": "top1_agreement",
+    "token-classification": "top1_agreement",
+    "question-answering": "span_agreement",
+}
+_OUTPUTS = {
+    "feature-extraction": "last_hidden_state",
+    "text-generation": "logits",
+    "text-classification": "logits",
+    "fill-mask": "logits",
+    "token-classification": "logits",
+    "question-answering": "start_logits",
+}
 _DEFAULT_PROPERTIES = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
@@ -38,6 +52,17 @@ class _Runner:
                 f"evaluate: cannot compile {model_dir} on {device}: {_reason(error)}",
                 hint="check the device name and the properties under evaluate",
             ) from error
+        self._bind(output)
+
+    @classmethod
+    def from_compiled(cls, compiled: Any, output: str) -> _Runner:
+        """Wrap a model compiled elsewhere (NNCF's accuracy control compiles its own)."""
+        runner = cls.__new__(cls)
+        runner.compiled = compiled
+        runner._bind(output)
+        return runner
+
+    def _bind(self, output: str) -> None:
         self.request = self.compiled.create_infer_request()
         self.stateful = bool(self.request.query_state())
         named = [port for port in self.compiled.outputs if output in port.get_names()]
@@ -51,6 +76,16 @@ class _Runner:
             self.request.reset_state()
         result = self.request.infer(make_feed(self.compiled.inputs, sample))
         return np.array(result[self.output], dtype=np.float64)
+
+    def named_output(self, name: str) -> np.ndarray:
+        """An output of the last inference by name (e.g. end_logits beside start_logits)."""
+        for port in self.compiled.outputs:
+            if name in port.get_names():
+                return np.array(self.request.get_tensor(port).data, dtype=np.float64)
+        raise OvrunError(
+            f"evaluate: the model has no output named {name!r}",
+            hint="export it with the recipe's task so the outputs carry the standard names",
+        )
 
     def precision(self) -> str | None:
         """The precision the plugin really runs at, whatever the properties asked for."""
@@ -85,19 +120,11 @@ def _cosine_scores(
         got, want = model.output_of(sample), reference.output_of(sample)
         _check_shapes(got, want)
         mask = sample["attention_mask"]
-        yield _cosine(_masked_mean(got, mask), _masked_mean(want, mask))
-
-
-def _top1_scores(
-    model: _Runner, reference: _Runner, samples: list[dict[str, np.ndarray]]
-) -> Iterator[tuple[int, int]]:
-    """(agreeing positions, compared positions) per sample."""
-    for sample in samples:
-        got, want = model.output_of(sample), reference.output_of(sample)
-        _check_shapes(got, want)
-        keep = sample["attention_mask"].astype(bool)
-        agree = got.argmax(axis=-1) == want.argmax(axis=-1)
-        yield int(agree[keep].sum()), int(keep.sum())
+        # one score per sample, also when the dataset batches several samples per item
+        for got_row, want_row in zip(
+            _masked_mean(got, mask), _masked_mean(want, mask), strict=True
+        ):
+            yield _cosine(got_row, want_row)
 
 
 def _check_shapes(got: np.ndarray, want: np.ndarray) -> None:
@@ -120,8 +147,71 @@ def _feature_extraction(model: _Runner, reference: _Runner, samples: list) -> di
     }
 
 
+def _log_perplexity(logits: np.ndarray, sample: dict[str, np.ndarray]) -> tuple[float, int]:
+    """Summed next-token negative log-likelihood and the number of predicted tokens."""
+    ids = sample["input_ids"][0]
+    keep = sample["attention_mask"][0].astype(bool)
+    shifted = logits[0, :-1]
+    shifted = shifted - shifted.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    nll = -log_probs[np.arange(len(ids) - 1), ids[1:]]
+    mask = keep[1:] & keep[:-1]
+    return float(nll[mask].sum()), int(mask.sum())
+
+
+def _argmax_agreement(model: _Runner, reference: _Runner, samples: list) -> dict[str, Any]:
+    """Classification: one class per sample; fill-mask / token-classification: one per
+    attended token. Either way the share of argmax decisions equal to the reference's."""
+    counts = []
+    for sample in samples:
+        got, want = model.output_of(sample), reference.output_of(sample)
+        _check_shapes(got, want)
+        agree = got.argmax(axis=-1) == want.argmax(axis=-1)
+        if agree.ndim == 2:  # [1, tokens]: only tokens the mask keeps count
+            agree = agree[sample["attention_mask"].astype(bool)]
+        counts.append((int(agree.sum()), int(agree.size)))
+    return _agreement(np.array(counts))
+
+
+def _span_agreement(model: _Runner, reference: _Runner, samples: list) -> dict[str, Any]:
+    """Question answering: a sample agrees when the answer span's start and end both do."""
+    hits = np.zeros((len(samples), 2), dtype=bool)
+    for row, sample in enumerate(samples):
+        got, want = model.output_of(sample), reference.output_of(sample)
+        _check_shapes(got, want)
+        ends = model.named_output("end_logits"), reference.named_output("end_logits")
+        hits[row] = (got.argmax() == want.argmax(), ends[0].argmax() == ends[1].argmax())
+    both = hits.all(axis=1).astype(np.float64)
+    value = float(both.mean())
+    return {
+        "metric": "span_agreement",
+        "value": value,
+        "start_agreement": float(hits[:, 0].mean()),
+        "end_agreement": float(hits[:, 1].mean()),
+        "min": float(both.min()),
+        "p05": float(np.percentile(both, 5)),
+        "accuracy_drop": 1.0 - value,
+    }
+
+
 def _text_generation(model: _Runner, reference: _Runner, samples: list) -> dict[str, Any]:
-    counts = np.array(list(_top1_scores(model, reference, samples)))
+    """Top-1 next-token agreement with the reference, and both models' perplexity."""
+    counts, nll = [], np.zeros((2, 2))
+    for sample in samples:
+        got, want = model.output_of(sample), reference.output_of(sample)
+        _check_shapes(got, want)
+        keep = sample["attention_mask"].astype(bool)
+        agree = got.argmax(axis=-1) == want.argmax(axis=-1)
+        counts.append((int(agree[keep].sum()), int(keep.sum())))
+        for row, logits in enumerate((got, want)):
+            total, tokens = _log_perplexity(logits, sample)
+            nll[row] += (total, tokens)
+    result = _agreement(np.array(counts))
+    ppl = [float(np.exp(total / tokens)) if tokens else None for total, tokens in nll]
+    return {**result, "perplexity": ppl[0], "reference_perplexity": ppl[1]}
+
+
+def _agreement(counts: np.ndarray) -> dict[str, Any]:
     per_sample = counts[:, 0] / np.maximum(counts[:, 1], 1)
     agreement = float(counts[:, 0].sum() / max(int(counts[:, 1].sum()), 1))
     return {
@@ -137,6 +227,10 @@ def _text_generation(model: _Runner, reference: _Runner, samples: list) -> dict[
 _EVALUATORS: dict[str, Callable[[_Runner, _Runner, list], dict[str, Any]]] = {
     "feature-extraction": _feature_extraction,
     "text-generation": _text_generation,
+    "text-classification": _argmax_agreement,
+    "fill-mask": _argmax_agreement,
+    "token-classification": _argmax_agreement,
+    "question-answering": _span_agreement,
 }
 
 

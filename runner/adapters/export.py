@@ -1,9 +1,11 @@
-"""The ``export`` op: a Hugging Face model (local dir, packaged dir or hub id) to OpenVINO IR.
+"""The ``export`` op: any model source to an optimum-style OpenVINO IR dir at ``out/model``.
 
-Runs optimum-intel's exporter in-process and writes an optimum-style dir at ``out/model``
-(``openvino_model.xml/.bin``, ``config.json``, tokenizer files, ``generation_config.json``).
-Weights keep the asked precision: optimum-intel silently compresses models over 1B
-parameters to int8 unless an explicit ``OVConfig`` is given, so one always is.
+Hugging Face sources (local dir, packaged dir, hub id, random-init) go through
+optimum-intel's exporter in-process (``openvino_model.xml/.bin``, ``config.json``, tokenizer
+files, ``generation_config.json``). Weights keep the asked precision: optimum-intel silently
+compresses models over 1B parameters to int8 unless an explicit ``OVConfig`` is given, so
+one always is. ONNX files and existing IRs go through :mod:`runner.adapters.model_sources`.
+Every export then applies ``shapes`` and converts the tokenizer to IR for openvino-genai.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import struct
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from runner.adapters import model_sources
 from runner.adapters.context import TaskContext
 from runner.errors import OvrunError
 
@@ -21,6 +25,10 @@ from runner.errors import OvrunError
 # OVModelForCausalLM and openvino-genai run.
 _OPTIMUM_TASKS = {
     "feature-extraction": "feature-extraction",
+    "text-classification": "text-classification",
+    "fill-mask": "fill-mask",
+    "token-classification": "token-classification",
+    "question-answering": "question-answering",
     "text-generation": "text-generation-with-past",
 }
 _WEIGHT_FORMATS = ("fp32", "fp16")
@@ -31,24 +39,51 @@ def run(ctx: TaskContext) -> dict:
     params = ctx.params
     task = params.get("task", "feature-extraction")
     weight_format = params.get("weight_format", "fp32")
-    trust_remote_code = bool(params.get("trust_remote_code", False))
     if task not in _OPTIMUM_TASKS:
         raise OvrunError(
             f"export task {task!r} is not supported",
             hint=f"use one of: {', '.join(_OPTIMUM_TASKS)}",
         )
-    if weight_format not in _WEIGHT_FORMATS:
+    kind = params["source"].get("kind")
+    if kind == "ir":
+        weight_format = None  # used as is
+    elif weight_format not in _WEIGHT_FORMATS:
         raise OvrunError(
             f"export weight_format {weight_format!r} is not supported",
             hint=f"use one of: {', '.join(_WEIGHT_FORMATS)}; compress further with a variant",
         )
 
-    source, local_only = _resolve_source(ctx)
+    out_dir = ctx.out / "model"
+    if kind in ("onnx", "ir"):
+        ctx.log(f"{'converting' if kind == 'onnx' else 'reading'} {ctx.files['model']}")
+        model = model_sources.convert_graph(ctx, kind, out_dir, weight_format)
+        name = Path(ctx.files["model"]).name
+        summary = model_sources.graph_summary(model, out_dir, task, kind, name)
+        summary["weight_format"] = weight_format or "as stored"
+    elif kind == "random":
+        with tempfile.TemporaryDirectory(prefix="ovrun-random-") as tmp:
+            ctx.log(f"initialising random {task} weights (seed {params['source'].get('seed')})")
+            source = str(model_sources.materialize_random(ctx, task, Path(tmp)))
+            summary = _export_hf(ctx, source, True, out_dir, task, weight_format)
+    else:
+        source, local_only = _resolve_source(ctx)
+        summary = _export_hf(ctx, source, local_only, out_dir, task, weight_format)
+
+    summary["shapes"] = model_sources.apply_shapes(out_dir, params.get("shapes") or {})
+    summary["tokenizer_ir"] = model_sources.convert_tokenizer_ir(out_dir, ctx.log)
+    summary["source"] = {k: v for k, v in params["source"].items() if k != "config"}
+    return summary
+
+
+def _export_hf(
+    ctx: TaskContext, source: str, local_only: bool, out_dir: Path, task: str, weight_format: str
+) -> dict:
+    params = ctx.params
+    trust_remote_code = bool(params.get("trust_remote_code", False))
     config = _load_config(source, params["source"], trust_remote_code, local_only)
     architecture = _architecture(config)
     _check_exportable(config, architecture, task)
 
-    out_dir = ctx.out / "model"
     ctx.log(f"exporting {architecture} ({task}, {weight_format}) from {source}")
     _export(source, out_dir, task, weight_format, params["source"], trust_remote_code, local_only)
     has_tokenizer = _ensure_tokenizer(source, out_dir, trust_remote_code, local_only, ctx)
@@ -71,12 +106,17 @@ def _resolve_source(ctx: TaskContext) -> tuple[str, bool]:
         return str(model_dir), True
     if kind == "hf":
         if _offline():
-            return _cached_snapshot(source["ref"], source.get("revision")), True
+            return _cached_snapshot(source["ref"], _revision(source)), True
         return source["ref"], False
     raise OvrunError(
         f"model source kind {kind!r} cannot be exported",
-        hint="use path:, package: or hf: for a Hugging Face model",
+        hint="use path:, package:, hf:, random:, onnx: or ir:",
     )
+
+
+def _revision(spec: dict) -> str | None:
+    """The plan resolved the revision to a commit; export exactly that commit."""
+    return spec.get("commit") or spec.get("revision")
 
 
 def _offline() -> bool:
@@ -118,7 +158,7 @@ def _cached_snapshot(ref: str, revision: str | None) -> str:
 
 def _downloaded_snapshot(spec: dict) -> str | None:
     try:
-        return _cached_snapshot(spec["ref"], spec.get("revision"))
+        return _cached_snapshot(spec["ref"], _revision(spec))
     except OvrunError:
         return None
 
@@ -129,7 +169,7 @@ def _load_config(source: str, spec: dict, trust_remote_code: bool, local_only: b
     try:
         return AutoConfig.from_pretrained(
             source,
-            revision=None if local_only else spec.get("revision"),
+            revision=None if local_only else _revision(spec),
             trust_remote_code=trust_remote_code,
             local_files_only=local_only,
             cache_dir=_hub_cache(),
@@ -188,7 +228,7 @@ def _export(
         task=_OPTIMUM_TASKS[task],
         library_name="transformers",  # keep raw hidden states; sentence-transformers would pool
         trust_remote_code=trust_remote_code,
-        revision=spec.get("revision") or "main",
+        revision=_revision(spec) or "main",
         local_files_only=local_only,
         cache_dir=_hub_cache(),
         # An explicit OVConfig turns off size-based int8 compression and picks the weight dtype.

@@ -39,6 +39,8 @@ CONV_OPS = frozenset(op for op in WEIGHT_INPUTS if "Convolution" in op)
 _WEIGHT_PATH_OPS = frozenset(
     {"Convert", "Subtract", "Multiply", "Reshape", "Transpose", "Unsqueeze", "Squeeze"}
     | {"FakeQuantize", "FakeConvert"}
+    # codebook modes (cb4): Gather(codebook, indices) rebuilds the weight from 4-bit indices
+    | {"Gather"}
 )
 
 # Element-type buckets of the summary; a type outside them is reported by its own name.
@@ -51,12 +53,39 @@ _TYPE_BUCKETS = {
     "f16": "f32/f16",
     "bf16": "f32/f16",
     "f64": "f32/f16",
+    "i3": "int3",
+    "u3": "int3",
+    "i2": "int2",
+    "u2": "int2",
+    "nf4": "nf4",
+    "f4e2m1": "fp4",
+    "f8e4m3": "fp8",
+    "f8e5m2": "fp8",
 }
 BIT_BUCKETS = ("int4", "int8", "f32/f16")
 
-_MODES = ("int8_sym", "int8_asym", "int4_sym", "int4_asym")
-# NNCF compresses every layer per-channel in int8 modes and rejects these options there.
+# Every CompressWeightsMode of NNCF 3.x that needs no extra input (CODEBOOK wants a user
+# codebook tensor, ADAPTIVE_CODEBOOK is experimental); unknown to an older NNCF -> user error.
+_MODES = (
+    "int8_sym",
+    "int8_asym",
+    "int4_sym",
+    "int4_asym",
+    "int3_sym",
+    "int2_sym",
+    "nf4",
+    "cb4",
+    "mxfp4",
+    "mxfp8_e4m3",
+    "fp8_e4m3",
+    "fp4",
+    "nvfp4",
+)
+# 8-bit modes compress every layer per channel; NNCF rejects the mixed-precision options there.
+_EIGHT_BIT = ("int8_sym", "int8_asym")
 _INT8_ONLY_DEFAULTS = ("ratio", "group_size", "all_layers", "sensitivity_metric", "backup_mode")
+_DATA_AWARE = ("awq", "scale_estimation", "gptq", "lora_correction")
+_SCOPE_KEYS = ("names", "patterns", "types")
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,9 @@ class Weight:
     element_type: str  # OpenVINO type name of the stored constant, e.g. "u8", "i4", "f32"
     size: int  # number of weight parameters
     fake_quantized: bool  # a FakeQuantize sits between the constant and the consumer
+    codebook: bool = (
+        False  # rebuilt by Gather from a codebook (cb4): element_type is the index type
+    )
 
 
 # --- IR inspection ----------------------------------------------------------------------
@@ -90,6 +122,17 @@ def _trace_constant(output: Any) -> tuple[Any, bool] | None:
         return None
     constant = max((leaf[0] for leaf in leaves), key=_element_count)
     return constant, kind == "FakeQuantize" or any(leaf[1] for leaf in leaves)
+
+
+def _via_gather(output: Any) -> bool:
+    """True when a Gather of constants (a codebook lookup) rebuilds this weight."""
+    node = output.get_node()
+    kind = node.get_type_name()
+    if kind == "Gather":
+        return True
+    if kind not in _WEIGHT_PATH_OPS:
+        return False
+    return any(_via_gather(node.input_value(i)) for i in range(node.get_input_size()))
 
 
 def _element_count(node: Any) -> int:
@@ -118,6 +161,7 @@ def iter_weights(model: Any) -> Iterator[Weight]:
                 element_type=constant.get_output_element_type(0).get_type_name(),
                 size=_element_count(constant),
                 fake_quantized=fake_quantized,
+                codebook=_via_gather(op.input_value(index)),
             )
 
 
@@ -136,7 +180,7 @@ def weight_bits(weights: list[Weight]) -> dict[str, float]:
     total = sum(w.size for w in weights)
     shares = dict.fromkeys(BIT_BUCKETS, 0.0)
     for w in weights:
-        bucket = bit_bucket(w.element_type)
+        bucket = "codebook" if w.codebook else bit_bucket(w.element_type)
         shares[bucket] = shares.get(bucket, 0.0) + (w.size / total if total else 0.0)
     return {bucket: round(share, 6) for bucket, share in shares.items()}
 
@@ -242,8 +286,26 @@ def _requested(params: dict[str, Any]) -> dict[str, Any]:
         "sensitivity_metric": _enum(
             nncf.SensitivityMetric, params.get("sensitivity_metric"), "sensitivity_metric"
         ),
+        # False is NNCF's default for every data-aware option: pass only what is switched on
+        **{name: True for name in _DATA_AWARE if params.get(name)},
+        "ignored_scope": _ignored_scope(params.get("ignored_scope")),
     }
+    options["subset_size"] = params.get("subset_size")  # the plan keeps it only with a dataset
     return {"mode": nncf.CompressWeightsMode[mode.upper()], **options}
+
+
+def _ignored_scope(scope: dict[str, Any] | None) -> Any:
+    if not scope or not any(scope.get(key) for key in _SCOPE_KEYS):
+        return None
+    import nncf
+
+    unknown = sorted(set(scope) - set(_SCOPE_KEYS))
+    if unknown:
+        raise OvrunError(
+            f"compress_weights: unknown ignored_scope keys {unknown}",
+            hint=f"ignored_scope takes {', '.join(_SCOPE_KEYS)}",
+        )
+    return nncf.IgnoredScope(**{key: list(scope.get(key) or []) for key in _SCOPE_KEYS})
 
 
 def _enum(enum: Any, value: str | None, name: str) -> Any:
@@ -263,7 +325,7 @@ def _split_supported(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     import nncf
 
     accepted = inspect.signature(nncf.compress_weights).parameters
-    int8 = kwargs["mode"] in (nncf.CompressWeightsMode.INT8_SYM, nncf.CompressWeightsMode.INT8_ASYM)
+    int8 = kwargs["mode"].value in _EIGHT_BIT
     passed: dict[str, Any] = {}
     ignored: dict[str, str] = {}
     for name, value in kwargs.items():
@@ -271,8 +333,11 @@ def _split_supported(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
             continue
         if name not in accepted:
             ignored[name] = f"not a parameter of nncf {nncf.__version__} compress_weights"
-        elif int8 and (name in _INT8_ONLY_DEFAULTS or name == "dataset"):
-            ignored[name] = "int8 modes compress every layer per-channel in 8 bit"
+        elif int8 and (
+            name
+            in (*_INT8_ONLY_DEFAULTS, *_DATA_AWARE, "dataset", "subset_size", "advanced_parameters")
+        ):
+            ignored[name] = "8-bit modes compress every layer per-channel in 8 bit"
         else:
             passed[name] = value
     return passed, ignored
@@ -323,6 +388,20 @@ def _dataset(ctx: TaskContext, model: Any) -> Any:
     return nncf.Dataset(samples, lambda sample: make_feed(inputs, sample))
 
 
+def _advanced(ctx: TaskContext) -> Any:
+    """Reuse the activation statistics a ``weight_statistics`` task collected for this
+    model and dataset, so variants that differ only in compression options skip collection."""
+    if "statistics" not in ctx.inputs:
+        return None
+    import nncf
+
+    from runner.adapters.weight_statistics import STATS_DIR
+
+    return nncf.AdvancedCompressionParameters(
+        statistics_path=str(ctx.inputs["statistics"] / STATS_DIR)
+    )
+
+
 def run(ctx: TaskContext) -> dict:
     import nncf
 
@@ -330,6 +409,7 @@ def run(ctx: TaskContext) -> dict:
     model = read_ir(source)
     kwargs = _requested(ctx.params)
     kwargs["dataset"] = _dataset(ctx, model)
+    kwargs["advanced_parameters"] = _advanced(ctx) if kwargs["dataset"] is not None else None
     passed, ignored = _split_supported(kwargs)
     ctx.log(f"compress_weights: nncf.compress_weights({', '.join(sorted(passed))})")
     try:
@@ -339,15 +419,22 @@ def run(ctx: TaskContext) -> dict:
 
     out_dir = ctx.out / "model"
     size = save_model_dir(compressed, source, out_dir)
-    weights = list(iter_weights(read_ir(out_dir)))
+    saved = read_ir(out_dir)
+    weights = list(iter_weights(saved))
     nncf_params = _resolved(passed)
     nncf_params["data_aware"] = "dataset" in passed
+    nncf_params["statistics_reused"] = "advanced_parameters" in passed
+    kinds = [op.get_type_name() for op in saved.get_ordered_ops()]
     return {
         "algorithm": "compress_weights",
         "mode": nncf_params["mode"],
         "weight_bits": weight_bits(weights),
         "weight_bits_by_op": weight_bits_by_op(weights),
         "weight_parameters": sum(w.size for w in weights),
+        "float_layers": sorted(
+            w.consumer_name for w in weights if bit_bucket(w.element_type) == "f32/f16"
+        )[:20],
+        "fake_convert_nodes": kinds.count("FakeConvert"),
         "size_bytes": size,
         "nncf_params": nncf_params,
         "ignored_params": ignored,

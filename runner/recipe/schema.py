@@ -96,6 +96,8 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
             if isinstance(value, str)
             else None
         )
+        if isinstance(value, str) and value in [str(o) for o in options if not isinstance(o, str)]:
+            hint = f"write {value} without quotes: it is a number here, not a string"
         return OvrunError(
             f"{where}: {_show(value)} is not one of: {shown}",
             hint=hint or f"use one of: {shown}",
@@ -106,7 +108,8 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         expected = {"object": "mapping", "array": "list"}.get(expected, expected)
         return OvrunError(
-            f"{where}: expected {expected}, got {_type_name(value)} {_show(value)}",
+            f"{where}: expected {expected}, got {_type_name(value)}"
+            + ("" if value is None else f" {_show(value)}"),
             hint=schema.get("description") or "fix the value's type",
             location=doc.location(path),
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from runner.adapters.context import TaskContext
 
-RESULTS_SCHEMA = "ovrun.results/1"
+RESULTS_SCHEMA = "ovrun.results/2"  # schemas/results.schema.json
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -22,14 +22,14 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     skipped = params.get("skipped", {})
     benchmarks: list[dict[str, Any]] = []
     evaluations: dict[str, dict[str, Any]] = {}
+    compressions: dict[str, dict[str, Any]] = {}  # variant -> what the compression applied
     for task_id, labels in cells.items():
-        if labels["op"] == "benchmark":
+        if labels["op"] in ("benchmark", "generate"):  # generate: LLM cells
             row = {
                 "task": task_id,
-                "variant": labels["variant"],
-                "device": labels["device"],
-                "hint": labels["hint"],
+                **{k: v for k, v in labels.items() if k != "op"},
             }
+            row.setdefault("cell", f"{labels['device']}:{labels['hint']}")
             if task_id in skipped:
                 row.update(status="skipped", reason=skipped[task_id])
             elif task_id in inputs:
@@ -37,6 +37,10 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             else:
                 row.update(status="missing", reason="task did not produce a result")
             benchmarks.append(row)
+        elif labels["op"] in ("quantize", "compress_weights") and task_id in inputs:
+            from runner.report.applied import applied
+
+            compressions[labels["variant"]] = applied(_read(inputs[task_id]))
         elif labels["op"] == "evaluate" and task_id in inputs:
             evaluations[labels["variant"]] = {
                 "task": task_id,
@@ -66,7 +70,10 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "recipe": params["recipe"],
         "reference": reference,
         "metric": params.get("metric"),
-        "variants": params["variants"],
+        "variants": {
+            name: {**v, **({"applied": compressions[name]} if name in compressions else {})}
+            for name, v in params["variants"].items()
+        },
         "benchmarks": benchmarks,
         "evaluations": evaluations,
         "gates": gates,
@@ -74,18 +81,23 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
 
 def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> None:
-    """Throughput of each cell relative to the reference variant in the same device × hint cell."""
+    """Throughput of each cell relative to the reference variant in the same matrix cell,
+    with the range the repeats allow and whether the difference exceeds that noise."""
+    from runner.report.stats import speedup, speedup_verdict
+
     if reference is None:
         return
-    base = {
-        (b["device"], b["hint"]): b.get("throughput")
-        for b in benchmarks
-        if b["variant"] == reference and b["status"] == "ok"
-    }
+    doc = {"reference": reference, "benchmarks": benchmarks}
     for b in benchmarks:
-        ref = base.get((b["device"], b["hint"]))
-        if b["status"] == "ok" and ref:
-            b["speedup_vs_reference"] = b["throughput"] / ref
+        if b["status"] != "ok":
+            continue
+        found = speedup(doc, b)
+        if isinstance(found, str):
+            continue
+        b["speedup_vs_reference"] = found[0]
+        if b["variant"] != reference:
+            b["speedup_range"] = [found[1], found[2]]
+            b["speedup_verdict"] = speedup_verdict(doc, b)
 
 
 def run(ctx: TaskContext) -> dict[str, Any]:

@@ -12,17 +12,25 @@ def _fmt(value: Any, spec: str, unit: str = "") -> str:
 def summary_table(results: dict[str, Any]):
     from rich.table import Table
 
+    from runner.report.generation_table import generation_table, is_generation
+
+    if is_generation(results):  # LLM cells: TTFT / TPOT / tokens/s columns
+        return generation_table(results)
+
     evaluations = results.get("evaluations", {})
     reference = results.get("reference")
     metric = results.get("metric") or "metric"
     table = Table(title=f"ovrun · {results['recipe']}", title_justify="left")
+    extra = _extra_dims(results["benchmarks"])
     for column, justify in (
         ("variant", "left"),
         ("device", "left"),
         ("hint", "left"),
+        *((("cell", "left"),) if extra else ()),
         ("p50 ms", "right"),
         ("p90 ms", "right"),
         ("throughput/s", "right"),
+        ("spread", "right"),
         (f"vs {reference}" if reference else "speedup", "right"),
         (metric, "right"),
         ("size MB", "right"),
@@ -39,7 +47,9 @@ def summary_table(results: dict[str, Any]):
                 row["variant"],
                 row["device"],
                 row["hint"],
+                *((_dims(row, extra),) if extra else ()),
                 f"[yellow]{row['status']}[/]",
+                "",
                 "",
                 "",
                 "",
@@ -53,14 +63,49 @@ def summary_table(results: dict[str, Any]):
             row["variant"],
             row["device"],
             row["hint"],
+            *((_dims(row, extra),) if extra else ()),
             _fmt(lat.get("median"), ".2f"),
             _fmt(lat.get("p90"), ".2f"),
             _fmt(row.get("throughput"), ".1f"),
-            _fmt(row.get("speedup_vs_reference"), ".2f", "×"),
+            _spread(row),
+            _speedup(row),
             accuracy,
             _fmt(size / 1e6 if size else None, ".1f"),
         )
     return table
+
+
+def _extra_dims(rows: list[dict[str, Any]]) -> list[str]:
+    """Matrix dimensions that vary across cells (the others need no column)."""
+    names = ("precision", "streams", "threads", "batch", "seq_len")
+    return [n for n in names if len({str(r.get(n)) for r in rows}) > 1]
+
+
+def _dims(row: dict[str, Any], extra: list[str]) -> str:
+    prefix = {"precision": "", "streams": "s", "threads": "t", "batch": "b", "seq_len": "l"}
+    return " ".join(
+        f"{prefix[n]}{row.get(n) if row.get(n) is not None else 'default'}" for n in extra
+    )
+
+
+def _spread(row: dict[str, Any]) -> str:
+    """Throughput range over repeats as ±half-range %, or '1 run' when not measured."""
+    runs = row.get("repeats") or []
+    spread = (row.get("spread") or {}).get("throughput")
+    if len(runs) < 2 or not spread:
+        return "1 run"
+    return f"±{spread['relative'] * 50:.1f}%"
+
+
+def _speedup(row: dict[str, Any]) -> str:
+    value = row.get("speedup_vs_reference")
+    if value is None:
+        return "-"
+    verdict = row.get("speedup_verdict")
+    if verdict is None:
+        return f"{value:.2f}×"
+    style = {"significant": "bold", "within noise": "dim"}.get(verdict, "dim")
+    return f"{value:.2f}× [{style}]({verdict})[/]"
 
 
 def skip_lines(results: dict[str, Any]) -> list[str]:

@@ -74,8 +74,11 @@ def test_quantize_inserts_fake_quantize_and_int8_weights(
     assert result["calibration_samples"] == min(BASE["subset_size"], CALIB_SAMPLES)
     assert result["size_bytes"] == ir_size(tmp_path / "model")
     assert result["nncf_params"] == BASE | {
-        "ignored_scope": {"names": [], "patterns": [], "types": []}
+        "ignored_scope": {"names": [], "patterns": [], "types": []},
+        "mode": None,  # INT8: no QuantizationMode
+        "smooth_quant_alpha": None,  # NNCF's default
     }
+    assert result["fake_convert_nodes"] == 0 and result["float_weight_ops"] == 0
 
 
 def test_quantized_model_still_runs_close_to_the_original(

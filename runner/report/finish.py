@@ -1,0 +1,72 @@
+"""The end of `ovrun run`: complete the results document (fingerprint, assertions), write
+report.html, print the assertion verdicts. Kept apart from run.py so the report area can
+grow without touching the run loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runner.keys import lib_version
+
+# Libraries whose versions change what a benchmark or an evaluation measures.
+FINGERPRINT_LIBS = ("openvino", "nncf", "optimum-intel", "transformers", "numpy", "ovrun")
+
+
+def fingerprint(host: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The probe minus per-device property tables (bulky, not identity), plus versions."""
+    if host is None:
+        return None
+    devices = {
+        name: {k: v for k, v in info.items() if k != "SUPPORTED_PROPERTIES"}
+        for name, info in (host.get("devices") or {}).items()
+    }
+    return {
+        **host,
+        "devices": devices,
+        "versions": {name: lib_version(name) for name in FINGERPRINT_LIBS},
+    }
+
+
+def complete(session, doc: dict[str, Any]) -> None:
+    """Add the fingerprint and the assertion verdicts to ``doc`` in place."""
+    from runner.asserts import check_all
+
+    doc["host"] = fingerprint(doc.get("host"))
+    if session.recipe.asserts and doc.get("benchmarks") is not None:
+        doc["asserts"] = check_all(session.recipe.asserts, doc)
+
+
+def asserts_failed(doc: dict[str, Any]) -> bool:
+    return any(record["passed"] is False for record in doc.get("asserts") or [])
+
+
+def print_asserts(doc: dict[str, Any], console) -> None:
+    from runner.asserts import describe
+
+    for record in doc.get("asserts") or []:
+        style = {True: "green", False: "bold red", None: "yellow"}[record["passed"]]
+        console.print(describe(record), style=style, highlight=False)
+
+
+def write_html(doc: dict[str, Any], out_dir: Path, console) -> Path | None:
+    """report.html beside results.json; a rendering problem never fails the run."""
+    from runner.atomic import write_text_atomic
+
+    try:
+        from runner.report.html import render, stamp_comment
+    except ImportError as exc:  # matplotlib missing from a hand-made environment
+        console.print(f"report.html not written: {exc}", style="yellow", highlight=False)
+        return None
+    import json
+
+    path = out_dir / "report.html"
+    shown = json.loads(json.dumps(doc, sort_keys=True, default=str))
+    try:
+        if path.read_text(encoding="utf-8").rstrip().endswith(stamp_comment(shown)):
+            return path  # same results as the page already shows: no matplotlib import, no redraw
+    except OSError:
+        pass
+    # render what results.json holds (same key order), so `ovrun report` reproduces the page
+    write_text_atomic(path, render(shown))
+    return path

@@ -1,0 +1,441 @@
+"""report.html: one self-contained page (inline CSS and SVG, no script, no network).
+
+Charts are drawn with matplotlib's object API (no pyplot global state) and embedded as
+SVG text, so the file can be mailed, archived in CI or opened offline."""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import time
+from typing import Any
+
+from runner.report.stats import cell_value, speedup_verdict
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:1100px;padding:0 1em;color:#1d1d1f}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.6em 0;font-size:13px}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}td.n{text-align:right}
+th{background:#f4f4f6}.muted{color:#777}.ok{color:#1a7f37}.bad{color:#cf222e;font-weight:600}
+.warn{color:#9a6700}.note{background:#fff8c5;border:1px solid #d4a72c;padding:.6em 1em;
+border-radius:6px}figure{margin:1em 0}figure svg{max-width:100%;height:auto}
+figcaption{color:#555;font-size:13px}code{background:#f4f4f6;padding:0 3px}
+"""
+_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _num(value: Any, spec: str = ".2f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:{spec}}"
+
+
+def _svg(fig) -> str:
+    """The figure as inline SVG text (no XML prolog, deterministic ids)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: small and searchable
+    matplotlib.rcParams["svg.hashsalt"] = "ovrun"  # stable ids: same results, same file
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def _ok(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in results.get("benchmarks", []) if b.get("status") == "ok"]
+
+
+def _variants(results: dict[str, Any]) -> list[str]:
+    names = list(results.get("variants") or {})
+    for b in results.get("benchmarks", []):
+        if b["variant"] not in names:
+            names.append(b["variant"])
+    return names
+
+
+def _config(row: dict[str, Any]) -> str:
+    """The cell without its device: 'LATENCY' or 'THROUGHPUT b8'."""
+    cell = row.get("cell") or f"{row['device']}:{row['hint']}"
+    return "\n".join(cell.split(":")[1:])  # one dimension per line: tick labels stay narrow
+
+
+def device_chart(results: dict[str, Any], device: str) -> str:
+    """Throughput (with the repeats' range) and median latency per cell, bars per variant."""
+    rows = [b for b in _ok(results) if b["device"] == device]
+    configs = list(dict.fromkeys(_config(b) for b in rows))
+    variants = [v for v in _variants(results) if any(b["variant"] == v for b in rows)]
+    fig = _figure(max(6.0, 1.6 * len(configs) * max(1, len(variants)) / 2 + 3), 3.6)
+    ax_t, ax_l = fig.subplots(1, 2)
+    width = 0.8 / max(1, len(variants))
+    for i, variant in enumerate(variants):
+        xs, tput, t_err, lat, l_err = [], [], [[], []], [], [[], []]
+        for j, config in enumerate(configs):
+            row = next((b for b in rows if b["variant"] == variant and _config(b) == config), None)
+            if row is None:
+                continue
+            xs.append(j + (i - (len(variants) - 1) / 2) * width)
+            for metric, values, err in (
+                ("throughput", tput, t_err),
+                ("latency_median", lat, l_err),
+            ):
+                value, lo, hi, _ = cell_value(results, row["task"], metric)  # type: ignore[misc]
+                values.append(value)
+                err[0].append(value - lo)
+                err[1].append(hi - value)
+        color = _COLORS[i % len(_COLORS)]
+        ax_t.bar(xs, tput, width, yerr=t_err, capsize=3, label=variant, color=color)
+        ax_l.bar(xs, lat, width, yerr=l_err, capsize=3, label=variant, color=color)
+    for ax, title in ((ax_t, "throughput (samples/s)"), (ax_l, "median latency (ms)")):
+        ax.set_xticks(range(len(configs)), configs, fontsize=8)
+        ax.set_title(f"{device}: {title}", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    ax_t.legend(fontsize=8)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def pareto_chart(results: dict[str, Any]) -> str:
+    """Accuracy vs throughput, one series per cell; the Pareto front is joined by a line."""
+    metric = results.get("metric") or "accuracy"
+    reference = results.get("reference")
+    evaluations = results.get("evaluations") or {}
+
+    def accuracy(variant: str) -> float | None:
+        if variant == reference:
+            return 1.0
+        return (evaluations.get(variant) or {}).get("value")
+
+    fig = _figure(7.0, 4.2)
+    ax = fig.subplots()
+    cells = list(dict.fromkeys(b.get("cell") for b in _ok(results)))
+    plotted = False
+    for i, cell in enumerate(cells):
+        points = [
+            (b["throughput"], accuracy(b["variant"]), b["variant"])
+            for b in _ok(results)
+            if b.get("cell") == cell and accuracy(b["variant"]) is not None
+        ]
+        if not points:
+            continue
+        plotted = True
+        color = _COLORS[i % len(_COLORS)]
+        ax.scatter([p[0] for p in points], [p[1] for p in points], color=color, label=cell, s=36)
+        for x, y, name in points:
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        front = pareto_front([(p[0], p[1]) for p in points])
+        ax.plot([p[0] for p in front], [p[1] for p in front], color=color, alpha=0.5)
+    if not plotted:
+        ax.text(0.5, 0.5, "no accuracy figures (no evaluate: section)", ha="center")
+    ax.set_xlabel("throughput (samples/s) — higher is better")
+    ax.set_ylabel(f"{metric} vs {reference or 'reference'} — higher is better")
+    ax.set_title("accuracy vs throughput (lines join the Pareto-optimal variants)", fontsize=10)
+    ax.grid(alpha=0.3)
+    if plotted:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points no other point beats on both throughput and accuracy, by throughput."""
+    front = [
+        p
+        for p in points
+        if not any(q[0] >= p[0] and q[1] >= p[1] and (q[0] > p[0] or q[1] > p[1]) for q in points)
+    ]
+    return sorted(set(front))
+
+
+def size_chart(results: dict[str, Any]) -> str:
+    sizes = variant_sizes(results)
+    fig = _figure(max(4.0, 1.1 * len(sizes) + 2), 3.0)
+    ax = fig.subplots()
+    names = list(sizes)
+    ax.bar(names, [sizes[n] for n in names], color=_COLORS[: len(names)] or None)
+    for x, name in enumerate(names):
+        ax.annotate(f"{sizes[name]:.1f}", (x, sizes[name]), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("IR size on disk (MB)")
+    ax.set_title("model size per variant", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def variant_sizes(results: dict[str, Any]) -> dict[str, float]:
+    sizes: dict[str, float] = {}
+    for b in _ok(results):
+        if b.get("size_bytes") and b["variant"] not in sizes:
+            sizes[b["variant"]] = b["size_bytes"] / 1e6
+    return sizes
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _summary(results: dict[str, Any]) -> str:
+    reference = results.get("reference")
+    evaluations = results.get("evaluations") or {}
+    rows = []
+    for b in results.get("benchmarks", []):
+        ev = evaluations.get(b["variant"])
+        acc = "reference" if b["variant"] == reference else _num((ev or {}).get("value"), ".4f")
+        if b.get("status") != "ok":
+            rows.append(
+                [_e(b["variant"]), _e(b.get("cell"))]
+                + [f'<span class="warn">{_e(b["status"])}</span>: {_e(b.get("reason"))}']
+                + [""] * 6
+                + [acc]
+            )
+            continue
+        lat = b.get("latency_ms") or {}
+        spread = (b.get("spread") or {}).get("throughput")
+        runs = len(b.get("repeats") or [])
+        vs = "-"
+        if b.get("speedup_vs_reference") is not None:
+            verdict = speedup_verdict(results, b)
+            vs = f"{b['speedup_vs_reference']:.2f}×" + (f" ({_e(verdict)})" if verdict else "")
+        rows.append(
+            [
+                _e(b["variant"]),
+                _e(b.get("cell")),
+                _num(lat.get("median")),
+                _num(lat.get("p90")),
+                _num(lat.get("p99")),
+                _num(b.get("throughput"), ".1f"),
+                f"±{spread['relative'] * 50:.1f}% ({runs} runs)"
+                if spread and runs > 1
+                else "1 run",
+                vs,
+                _num(b.get("first_inference_ms")),
+                acc,
+            ]
+        )
+    headers = ["variant", "cell", "p50 ms", "p90 ms", "p99 ms", "throughput/s", "spread"]
+    headers += [f"vs {reference}" if reference else "speedup", "first inference ms"]
+    headers.append(results.get("metric") or "accuracy")
+    return _table(headers, rows, numeric={2, 3, 4, 5, 6, 7, 8, 9})
+
+
+def _compression(results: dict[str, Any]) -> str:
+    sizes = variant_sizes(results)
+    reference = results.get("reference")
+    ref_size = sizes.get(reference) if reference else None
+    evaluations = results.get("evaluations") or {}
+    rows = []
+    for name, spec in (results.get("variants") or {}).items():
+        comp = (spec or {}).get("compression")
+        method = (
+            "none (reference)"
+            if not comp
+            else _e(comp.get("op"))
+            + " "
+            + _e(", ".join(f"{k}={v}" for k, v in comp.items() if k != "op"))
+        )
+        size = sizes.get(name)
+        ratio = (
+            f"{ref_size / size:.2f}× smaller" if size and ref_size and name != reference else "-"
+        )
+        ev = evaluations.get(name) or {}
+        best = [
+            b["speedup_vs_reference"]
+            for b in _ok(results)
+            if b["variant"] == name
+            and name != reference
+            and b.get("speedup_vs_reference") is not None
+        ]
+        rows.append(
+            [
+                _e(name),
+                method,
+                _effective((spec or {}).get("applied")),
+                _num(size, ".1f"),
+                ratio,
+                _num(ev.get("value"), ".4f") if name != reference else "reference",
+                _num(ev.get("accuracy_drop"), ".4f") if name != reference else "-",
+                f"{min(best):.2f}–{max(best):.2f}×" if best else "-",
+            ]
+        )
+    headers = ["variant", "compression", "effective weights", "size MB", "vs reference"]
+    headers += ["accuracy", "drop", "speedup"]
+    return _table(headers, rows, numeric={3, 5, 6})
+
+
+def _effective(applied: dict[str, Any] | None) -> str:
+    """What the compression really did (recorded by the compress op): weight precision shares."""
+    if not applied:
+        return "-"
+    bits = applied.get("weight_bits") or {}
+    shares = [f"{k} {v * 100:.0f}%" for k, v in bits.items() if v]
+    extra = []
+    if applied.get("fake_quantize_nodes"):
+        extra.append(f"{applied['fake_quantize_nodes']} FakeQuantize")
+    return _e(", ".join(shares + extra)) if shares or extra else "-"
+
+
+def _gates(results: dict[str, Any]) -> str:
+    items = []
+    for g in results.get("gates") or []:
+        cls = "ok" if g["passed"] else "bad"
+        items.append(
+            f'<li class="{cls}">gate {"passed" if g["passed"] else "FAILED"}: {_e(g["variant"])} '
+            f"{_e(g['metric'])} {_num(g.get('value'), '.4f')} (drop {_num(g.get('accuracy_drop'), '.4f')}, "
+            f"max_drop {_e(g['max_drop'])})</li>"
+        )
+    for a in results.get("asserts") or []:
+        from runner.asserts import describe
+
+        cls = {True: "ok", False: "bad", None: "warn"}[a["passed"]]
+        items.append(f'<li class="{cls}">{_e(describe(a))}</li>')
+    return f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">none in this recipe</p>'
+
+
+def _properties(results: dict[str, Any]) -> str:
+    rows = []
+    for b in _ok(results):
+        resolved = b.get("resolved_properties") or {}
+        rows.append(
+            [
+                _e(b["task"]),
+                _e(b.get("mode")),
+                _e(b.get("nireq")),
+                "<br>".join(f"<code>{_e(k)}</code> = {_e(v)}" for k, v in sorted(resolved.items())),
+                _e(", ".join(f"{k}={v}" for k, v in (b.get("input_shapes") or {}).items())),
+                _num(b.get("compile_s"), ".3f"),
+                _num(b.get("compile_warm_s"), ".3f"),
+                _num(b.get("peak_rss_mb"), ".0f"),
+            ]
+        )
+    headers = ["cell", "loop", "requests", "resolved properties", "input shapes"]
+    headers += ["compile s (cold)", "compile s (warm CACHE_DIR)", "peak RSS MB"]
+    return _table(headers, rows, numeric={2, 5, 6, 7})
+
+
+def _fingerprint(results: dict[str, Any]) -> str:
+    host = results.get("host") or {}
+    cpu = host.get("host") or {}
+    rows = [
+        ["CPU", _e(cpu.get("cpu_model"))],
+        ["cores (logical / physical)", f"{_e(cpu.get('cores'))} / {_e(cpu.get('physical_cores'))}"],
+        ["ISA flags", _e(", ".join(cpu.get("cpu_flags_relevant") or []) or "none found")],
+        ["OS", _e(cpu.get("os"))],
+        ["Python", _e(cpu.get("python"))],
+        ["available devices", _e(", ".join(host.get("available_devices") or []))],
+    ]
+    for name, info in (host.get("devices") or {}).items():
+        rows.append(
+            [
+                f"{_e(name)} OPTIMIZATION_CAPABILITIES",
+                _e(", ".join(info.get("OPTIMIZATION_CAPABILITIES") or [])),
+            ]
+        )
+        if info.get("FULL_DEVICE_NAME"):
+            rows.append([f"{_e(name)} FULL_DEVICE_NAME", _e(info["FULL_DEVICE_NAME"])])
+    for lib, version in (host.get("versions") or {}).items():
+        rows.append([_e(lib), _e(version)])
+    return _table(["", ""], rows)
+
+
+def _int8_note(results: dict[str, Any]) -> str:
+    """Why a quantized variant can be slower: shown only where the CPU lacks VNNI / AMX."""
+    from runner.adapters.devices import int8_acceleration
+
+    cpu = (results.get("host") or {}).get("host") or {}
+    quantized = [
+        name
+        for name, spec in (results.get("variants") or {}).items()
+        if (spec or {}).get("compression")
+    ]
+    message = int8_acceleration(cpu) if cpu else None
+    if not message or not quantized:
+        return ""
+    return (
+        f'<p class="note" id="int8-note"><b>Note:</b> {_e(message)} Quantized variants '
+        f"({_e(', '.join(quantized))}) then run INT8 arithmetic through slower emulation or "
+        "fall back to float kernels with extra (de)quantization steps, so they can be slower "
+        "than FP32 on this CPU even though they are smaller.</p>"
+    )
+
+
+def content_stamp(results: dict[str, Any]) -> str:
+    """Digest of what the page shows: the results without this run's bookkeeping (task states,
+    wall time), so a fully cached rerun can keep the page instead of redrawing every chart."""
+    import hashlib
+    import json
+
+    shown = {k: v for k, v in results.items() if k != "run"}
+    text = json.dumps(shown, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def stamp_comment(results: dict[str, Any]) -> str:
+    return f"<!-- ovrun-report {content_stamp(results)} -->"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole page for a results document (as written to results.json)."""
+    devices = list(dict.fromkeys(b["device"] for b in _ok(results)))
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>ovrun · {_e(results.get('recipe'))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>ovrun · {_e(results.get('recipe'))}</h1>",
+        f'<p class="muted">schema {_e(results.get("schema"))} · written '
+        f"{_e(time.strftime('%Y-%m-%d %H:%M', time.localtime((results.get('run') or {}).get('started') or time.time())))}"
+        f" · host {_e(((results.get('host') or {}).get('host') or {}).get('cpu_model'))}</p>",
+        _int8_note(results),
+        "<h2>Summary</h2>",
+        _summary(results),
+        '<p class="muted">spread: half the range of throughput over the repeats. A ratio is '
+        "<i>significant</i> only when the two cells' ranges do not overlap.</p>",
+        "<h2>Gates and assertions</h2>",
+        _gates(results),
+        "<h2>Per device</h2>",
+    ]
+    if not devices:
+        parts.append('<p class="muted">no benchmark cell ran</p>')
+    for device in devices:
+        parts.append(
+            f'<figure class="chart" id="chart-device-{_e(device)}">{device_chart(results, device)}'
+            f"<figcaption>{_e(device)}: bars are medians over repeats; whiskers span the "
+            "repeats' range.</figcaption></figure>"
+        )
+    parts += [
+        "<h2>Accuracy vs throughput</h2>",
+        f'<figure class="chart" id="chart-pareto">{pareto_chart(results)}</figure>',
+        "<h2>Size and compression</h2>",
+        f'<figure class="chart" id="chart-size">{size_chart(results)}</figure>',
+        _compression(results),
+        "<h2>Resolved properties</h2>",
+        '<p class="muted">Read back from each compiled model: what the device really used.</p>',
+        _properties(results),
+        "<h2>Hardware fingerprint</h2>",
+        _fingerprint(results),
+        "</body></html>",
+        stamp_comment(results),
+    ]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,129 @@
+"""Reading figures out of a results document with the spread their repeats showed.
+
+Shared by the table, the HTML report, `ovrun compare` and `assert:` so that every place
+that compares two numbers uses one rule: a difference is *significant* only when the
+ranges the repeats spanned do not overlap; otherwise it is *within noise*."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LATENCY = ("median", "p90", "p99", "min", "max", "mean")
+Figure = tuple[float, float, float, bool | None]  # value, low, high, measured (see asserts.Value)
+
+
+def row_by_task(results: dict[str, Any], task_id: str) -> dict[str, Any] | None:
+    return next((b for b in results.get("benchmarks", []) if b["task"] == task_id), None)
+
+
+def _range(row: dict[str, Any], per_repeat) -> tuple[float, float, bool]:
+    runs = row.get("repeats") or []
+    values = [per_repeat(r) for r in runs]
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return float("nan"), float("nan"), False
+    return min(values), max(values), True
+
+
+def _figure(value: float, row: dict[str, Any], per_repeat) -> Figure:
+    lo, hi, measured = _range(row, per_repeat)
+    if not measured:
+        return value, value, value, False
+    return value, min(lo, value), max(hi, value), True
+
+
+def cell_value(results: dict[str, Any], task_id: str, metric: str) -> Figure | str:
+    """(value, low, high, measured) of ``metric`` in benchmark cell ``task_id``, or the
+    reason it has none (e.g. the cell was skipped)."""
+    row = row_by_task(results, task_id)
+    if row is None:
+        return f"no benchmark cell {task_id} in the results"
+    if row.get("status") != "ok":
+        return f"{task_id} {row.get('status')}: {row.get('reason', '')}".rstrip(": ")
+    if metric == "throughput":
+        return _figure(row["throughput"], row, lambda r: r.get("throughput"))
+    if metric in ("latency", *(f"latency_{k}" for k in _LATENCY)):
+        stat = "median" if metric == "latency" else metric.removeprefix("latency_")
+        return _figure(
+            row["latency_ms"][stat], row, lambda r: (r.get("latency_ms") or {}).get(stat)
+        )
+    if metric in ("first_inference_ms", "compile_s", "compile_warm_s"):
+        value = row.get(metric)
+        if value is None:
+            return f"{task_id} has no {metric} (the device does not support it)"
+        return value, value, value, False  # a single measurement: spread unknown
+    if metric == "peak_rss_mb":
+        return row["peak_rss_mb"], row["peak_rss_mb"], row["peak_rss_mb"], None
+    if metric == "size_mb":
+        size = row["size_bytes"] / 1e6
+        return size, size, size, None
+    if metric == "speedup":
+        return speedup(results, row)
+    return f"unknown metric {metric}"
+
+
+def reference_row(results: dict[str, Any], row: dict[str, Any]) -> dict[str, Any] | None:
+    reference = results.get("reference")
+    if reference is None or row["variant"] == reference:
+        return None
+    cell = row.get("cell") or f"{row['device']}:{row['hint']}"
+    found = row_by_task(results, f"bench:{reference}:{cell}")
+    return found if found and found.get("status") == "ok" else None
+
+
+def speedup(results: dict[str, Any], row: dict[str, Any]) -> Figure | str:
+    """Throughput of ``row`` over the reference variant's in the same cell, with a range."""
+    if row["variant"] == results.get("reference"):
+        return 1.0, 1.0, 1.0, None
+    ref = reference_row(results, row)
+    if ref is None:
+        return f"no reference cell for {row['task']}"
+    a = cell_value(results, row["task"], "throughput")
+    b = cell_value(results, ref["task"], "throughput")
+    assert not isinstance(a, str) and not isinstance(b, str)
+    measured = a[3] and b[3]
+    return a[0] / b[0], a[1] / b[2], a[2] / b[1], measured
+
+
+def verdict(a: Figure, b: Figure) -> str:
+    """'significant' / 'within noise' / 'noise not measured' for comparing a with b."""
+    if not (a[3] and b[3]):
+        return "noise not measured"
+    overlap = a[1] <= b[2] and b[1] <= a[2]
+    return "within noise" if overlap else "significant"
+
+
+def speedup_verdict(results: dict[str, Any], row: dict[str, Any]) -> str | None:
+    ref = reference_row(results, row)
+    if ref is None:
+        return None
+    return verdict(
+        cell_value(results, row["task"], "throughput"),  # type: ignore[arg-type]
+        cell_value(results, ref["task"], "throughput"),  # type: ignore[arg-type]
+    )
+
+
+def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure | str:
+    """Accuracy, accuracy drop or size of a variant (deterministic: no spread)."""
+    if metric in ("accuracy", "accuracy_drop"):
+        if variant == results.get("reference"):
+            value = 1.0 if metric == "accuracy" else 0.0
+            return value, value, value, None
+        ev = (results.get("evaluations") or {}).get(variant)
+        if not ev:
+            return f"variant {variant} has no evaluation in this run"
+        value = ev.get("value") if metric == "accuracy" else ev.get("accuracy_drop")
+        if value is None:
+            return f"variant {variant}'s evaluation has no {metric}"
+        return value, value, value, None
+    if metric == "size_mb":
+        sizes = [
+            b["size_bytes"]
+            for b in results.get("benchmarks", [])
+            if b["variant"] == variant and b.get("status") == "ok" and b.get("size_bytes")
+        ]
+        if not sizes:
+            return f"variant {variant} has no benchmarked size in this run"
+        size = sizes[0] / 1e6
+        return size, size, size, None
+    return f"unknown metric {metric}"

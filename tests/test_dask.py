@@ -1,0 +1,191 @@
+"""Dask executor on real local clusters (worker processes on loopback only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from recipes_util import ovrun
+from test_e2e_tiny import tiny_recipe
+
+from runner.cache import Cache
+
+pytestmark = pytest.mark.slow
+
+
+def _results(recipe: Path, out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+def _entries(cache_dir: Path) -> dict[str, dict]:
+    cache = Cache(cache_dir)
+    found = {}
+    for meta_file in (cache_dir / "objects").glob("*/*/meta.json"):
+        meta = json.loads(meta_file.read_text())
+        assert cache.verify(meta["key"]) == [], meta["task_id"]
+        found[meta["task_id"]] = meta
+    return found
+
+
+def test_dask_run_matches_local_run(tmp_path, tiny_bert_dir):
+    recipe = tiny_recipe(tmp_path, tiny_bert_dir)
+    local = ovrun(
+        str(recipe), "--cache-dir", str(tmp_path / "c_local"), "--out", str(tmp_path / "o_local")
+    )
+    assert local.returncode == 0, local.stderr
+    dask = ovrun(
+        str(recipe),
+        "--cache-dir",
+        str(tmp_path / "c_dask"),
+        "--out",
+        str(tmp_path / "o_dask"),
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+    )
+    assert dask.returncode == 0, dask.stdout[-2000:] + dask.stderr[-2000:]
+    a, b = _results(recipe, tmp_path / "o_local"), _results(recipe, tmp_path / "o_dask")
+    assert {t: v["key"] for t, v in a["run"]["tasks"].items()} == {
+        t: v["key"] for t, v in b["run"]["tasks"].items()
+    }
+    assert {t: v["state"] for t, v in a["run"]["tasks"].items()} == {
+        t: v["state"] for t, v in b["run"]["tasks"].items()
+    }
+    assert all(
+        v.get("worker", "").startswith("tcp://127.0.0.1")
+        for v in b["run"]["tasks"].values()
+        if v["state"] == "ran"
+    )
+    local_entries, dask_entries = _entries(tmp_path / "c_local"), _entries(tmp_path / "c_dask")
+    # deterministic ops give byte-identical artifacts wherever they ran
+    for task_id in ("export", "data:calib", "data:eval", "compress:int8", "compress:w8"):
+        assert local_entries[task_id]["outputs"] == dask_entries[task_id]["outputs"], task_id
+    assert a["evaluations"]["int8"]["value"] == pytest.approx(
+        b["evaluations"]["int8"]["value"], abs=1e-6
+    )
+    assert [(r["variant"], r["device"], r["status"]) for r in a["benchmarks"]] == [
+        (r["variant"], r["device"], r["status"]) for r in b["benchmarks"]
+    ]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(cmd: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def test_simulated_gpu_worker_receives_exactly_the_gpu_tasks(tmp_path, tiny_bert_dir):
+    """SIMULATED DEVICE: no GPU exists here; one worker claims device.GPU by hand. The GPU
+    cells must land there (and fail honestly: OpenVINO on that worker has no GPU)."""
+    recipe = tiny_recipe(tmp_path, tiny_bert_dir)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask_bin = str(Path(sys.executable).parent / "dask")
+    procs = [
+        _start(
+            [dask_bin, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+        )
+    ]
+    try:
+        time.sleep(3)
+        common = ["--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"]
+        procs.append(_start([dask_bin, "worker", address, *common, "--name", "cpu-box"]))
+        procs.append(
+            _start(
+                [
+                    dask_bin,
+                    "worker",
+                    address,
+                    *common,
+                    "--name",
+                    "gpu-box",
+                    "--resources",
+                    "device.GPU=1",
+                ]
+            )
+        )
+        time.sleep(6)
+        result = ovrun(
+            str(recipe),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--out",
+            str(tmp_path / "o"),
+            "--executor",
+            "dask",
+            "--scheduler",
+            address,
+            "--keep-going",
+        )
+        tasks = _results(recipe, tmp_path / "o")["run"]["tasks"]
+        gpu = {t: v for t, v in tasks.items() if ":GPU:" in t}
+        assert gpu and all(v["state"] == "failed" for v in gpu.values()), result.stdout[-3000:]
+        assert all("device GPU not available" in v["reason"] for v in gpu.values())
+        workers = json.loads((tmp_path / "o" / "results.json").read_text())["host"]["workers"]
+        gpu_worker = next(addr for addr, devices in workers.items() if "GPU" in devices)
+        assert {v["worker"] for v in gpu.values()} == {gpu_worker}
+        assert tasks["bench:int8:CPU:LATENCY"]["state"] == "ran"
+        assert result.returncode == 2  # the GPU cells failed with a user-fixable error
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_killed_worker_mid_task_run_still_completes(tmp_path, tiny_bert_dir):
+    recipe = tiny_recipe(tmp_path, tiny_bert_dir)
+    cache_dir = tmp_path / "c"
+    killed: list[int] = []
+
+    def kill_first_compress_worker():
+        deadline = time.time() + 240
+        while time.time() < deadline and not killed:
+            for staging in (
+                (cache_dir / "tmp").glob("*.*.*") if (cache_dir / "tmp").exists() else []
+            ):
+                pid = staging.name.split(".")[1]
+                meta_hint = staging / "out"
+                if pid.isdigit() and int(pid) != os.getpid() and meta_hint.exists():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                        killed.append(int(pid))
+                    except ProcessLookupError:
+                        pass
+                    return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=kill_first_compress_worker)
+    watcher.start()
+    result = ovrun(
+        str(recipe),
+        "--cache-dir",
+        str(cache_dir),
+        "--out",
+        str(tmp_path / "o"),
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+    )
+    watcher.join()
+    assert killed, "no task was caught mid-run"
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tasks = _results(recipe, tmp_path / "o")["run"]["tasks"]
+    assert {v["state"] for v in tasks.values()} <= {"ran", "skipped", "cached"}
+    _entries(cache_dir)  # every published entry verifies
+    assert list((cache_dir / "tmp").iterdir()) == []

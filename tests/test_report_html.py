@@ -1,0 +1,212 @@
+"""A real run on a tiny BERT (FP32 vs INT8 PTQ, CPU + an absent GPU, two hints, two repeats):
+results.json against its schema, report.html in headless Chromium, `ovrun report`,
+`ovrun compare`, and `assert:` exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from recipes_util import REPO, ovrun, write
+from tiny_models import write_text_corpus
+
+pytestmark = pytest.mark.slow  # a full run plus Chromium: ~1 min here
+
+PASSING = [
+    "int8.CPU.THROUGHPUT.throughput > 0.01 * fp32.CPU.THROUGHPUT.throughput",
+    "int8.accuracy_drop <= 0.5 and int8.size_mb < fp32.size_mb",
+]
+FAILING = "int8.CPU.LATENCY.throughput >= 1000 * fp32.CPU.LATENCY.throughput"
+
+
+def _recipe(tmp: Path, model_dir: Path, asserts: list[str]) -> Path:
+    if not (tmp / "model").exists():
+        shutil.copytree(model_dir, tmp / "model")
+        write_text_corpus(tmp / "calib.txt", 40, seed=1)
+    lines = "\n".join(f'  - "{a}"' for a in asserts)
+    return (
+        write(
+            tmp / "tiny.yaml",
+            """
+        version: 1
+        name: tiny
+        model:
+          source: {path: model}
+        data:
+          calib: {text: calib.txt, samples: 40, max_length: 32}
+        variants:
+          fp32: {}
+          int8:
+            quantize: {dataset: calib, subset_size: 40}
+        targets:
+          devices: [CPU, GPU]
+          hints: [LATENCY, THROUGHPUT]
+        benchmark: {duration_s: 0.2, warmup: 2, seq_len: 32, repeats: 2}
+        evaluate: {dataset: calib, reference: fp32, max_drop: 0.5}
+        assert:
+        """,
+        ).read_text()
+        + lines
+        + "\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp = tmp_path_factory.mktemp("report_run")
+    text = _recipe(tmp, tiny_bert_dir, PASSING)
+    recipe = tmp / "tiny.yaml"
+    recipe.write_text(text)
+    result = ovrun(str(recipe), "--cache-dir", str(tmp / "cache"))
+    return {"tmp": tmp, "recipe": recipe, "result": result, "out": tmp / "tiny.out"}
+
+
+def test_passing_asserts_exit_0_and_print_values(run):
+    result = run["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if ": passed: " in line]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{run['recipe']}:17:6: passed: int8.CPU.THROUGHPUT.throughput")
+    assert re.search(r"vs 0\.01 \* fp32\.CPU\.THROUGHPUT\.throughput = [0-9.e+]+", lines[0])
+    assert lines[0].endswith(("(significant)", "(within noise)"))
+    doc = json.loads((run["out"] / "results.json").read_text())
+    assert [a["passed"] for a in doc["asserts"]] == [True, True]
+
+
+def test_failing_assert_exits_1_naming_line_and_values(run):
+    recipe = run["recipe"]
+    recipe.write_text(_recipe(run["tmp"], Path(), [*PASSING, FAILING]))
+    try:
+        result = ovrun(str(recipe), "--cache-dir", str(run["tmp"] / "cache"))
+    finally:
+        recipe.write_text(_recipe(run["tmp"], Path(), PASSING))
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    doc = json.loads((run["out"] / "results.json").read_text())
+    states = {t["state"] for t in doc["run"]["tasks"].values()}
+    assert states == {"cached", "skipped"}  # only the check changed: nothing re-ran
+    (line,) = [x for x in result.stdout.splitlines() if "assert failed" in x]
+    fp32 = next(b for b in doc["benchmarks"] if b["task"] == "bench:fp32:CPU:LATENCY")
+    int8 = next(b for b in doc["benchmarks"] if b["task"] == "bench:int8:CPU:LATENCY")
+    assert line.startswith(f"{recipe}:19:6: error: assert failed: {FAILING} — ")
+    assert f"int8.CPU.LATENCY.throughput = {int8['throughput']:.4g}" in line
+    assert f"1000 * fp32.CPU.LATENCY.throughput = {1000 * fp32['throughput']:.4g}" in line
+    assert doc["asserts"][2]["passed"] is False
+
+
+def test_results_validate_against_the_schema(run):
+    import jsonschema
+
+    schema = json.loads((REPO / "schemas" / "results.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    doc = json.loads((run["out"] / "results.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert doc["schema"] == "ovrun.results/2"
+    host = doc["host"]
+    assert host["host"]["cpu_model"] and host["versions"]["nncf"] and host["openvino"]
+    assert "OPTIMIZATION_CAPABILITIES" in host["devices"]["CPU"]
+    ok = next(b for b in doc["benchmarks"] if b["status"] == "ok")
+    assert len(ok["repeats"]) == 2 and ok["spread"]["throughput"]["relative"] >= 0
+    # the schema does reject a broken document
+    del ok["throughput"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
+
+
+def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/install does)")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    return subprocess.run(
+        [exe, *flags, *args], capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL
+    )
+
+
+def _console_messages(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+def test_report_renders_in_headless_chromium(run, tmp_path):
+    html = run["out"] / "report.html"
+    text = html.read_text()
+    # self-contained: no script, no external resource
+    assert "<script" not in text and not re.search(r"(src|href)=\"https?:", text)
+    dom = _chromium("--dump-dom", html.as_uri(), tmp=tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for chart in ("chart-device-CPU", "chart-pareto", "chart-size"):
+        match = re.search(rf'<figure class="chart" id="{chart}"><svg', dom.stdout)
+        assert match, f"{chart} missing from the rendered DOM"
+    assert "chart-device-GPU" not in dom.stdout  # skipped device: no empty chart
+    assert dom.stdout.count("<svg") >= 3
+    assert _console_messages(dom.stderr) == []
+    shot = tmp_path / "report.png"
+    done = _chromium(f"--screenshot={shot}", "--window-size=1200,2400", html.as_uri(), tmp=tmp_path)
+    assert done.returncode == 0 and shot.stat().st_size > 10_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_console_error_detection_works(tmp_path):
+    """The console check above can fail: a page that logs an error is caught."""
+    page = tmp_path / "bad.html"
+    page.write_text("<html><body><script>console.error('boom')</script></body></html>")
+    done = _chromium("--dump-dom", page.as_uri(), tmp=tmp_path)
+    assert any("boom" in line for line in _console_messages(done.stderr))
+
+
+def test_report_command_re_renders_the_same_page(run):
+    html = run["out"] / "report.html"
+    before = html.read_text()
+    html.unlink()
+    result = ovrun("report", str(run["out"]))
+    assert result.returncode == 0, result.stderr
+    assert html.read_text() == before  # deterministic: same results, same file
+
+
+def test_compare_prints_deltas_and_warns_on_other_hardware(run, tmp_path):
+    same = ovrun("compare", str(run["out"]), str(run["out"]))
+    assert same.returncode == 0, same.stderr
+    assert "warning" not in same.stdout
+    assert "int8:CPU:THROUGHPUT" in same.stdout and "1.00×" in same.stdout
+    assert "within noise" in same.stdout  # a run against itself: ranges overlap
+
+    other = json.loads((run["out"] / "results.json").read_text())
+    other["host"]["host"]["cpu_model"] = "Some Other CPU"
+    other["host"]["versions"]["nncf"] = "0.0.1"
+    (tmp_path / "results.json").write_text(json.dumps(other))
+    diff = ovrun("compare", str(run["out"]), str(tmp_path))
+    assert diff.returncode == 0
+    warnings = [line for line in diff.stdout.splitlines() if line.startswith("warning")]
+    assert any("CPU:" in w and "Some Other CPU" in w for w in warnings)
+    assert any("nncf: " in w and "0.0.1" in w for w in warnings)
+
+
+def test_int8_note_appears_only_without_vnni_or_amx(run):
+    from runner.report.html import render
+
+    doc = json.loads((run["out"] / "results.json").read_text())
+    flags = doc["host"]["host"]["cpu_flags_relevant"]
+    has_int8_isa = any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
+    assert ('id="int8-note"' in render(doc)) is not has_int8_isa
+    doc["host"]["host"]["cpu_flags_relevant"] = ["avx2", "avx512f"]  # e.g. a Skylake server
+    page = render(doc)
+    assert 'id="int8-note"' in page and "no VNNI or AMX" in page and "int8" in page
+
+
+def test_compare_rejects_a_dir_without_results(tmp_path):
+    result = ovrun("compare", str(tmp_path), str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("ovrun: error: no results.json in")
