@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.ops import OPS
-from runner.recipe.compression import DATA_AWARE, DATA_METRICS, EIGHT_BIT, TASK_METRIC
+from runner.recipe.compression import ACCURACY_CONTROL_METRIC, DATA_AWARE, DATA_METRICS, EIGHT_BIT
 from runner.recipe.data import DatasetSpec
 
 EXPORT = "export"
@@ -60,7 +60,7 @@ def compress_params(op: str, settings: dict[str, Any], task: str | None = None) 
             if params.get(option) is None:
                 params.pop(option, None)  # unset: NNCF's default, same key as before
         if params.get("max_drop") is not None and task is not None:
-            params["metric"] = params.get("metric") or TASK_METRIC.get(task)
+            params["metric"] = params.get("metric") or ACCURACY_CONTROL_METRIC.get(task)
             params["task"] = task
     return params
 

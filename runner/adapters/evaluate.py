@@ -15,16 +15,10 @@ import numpy as np
 
 from runner.adapters.context import TaskContext
 from runner.errors import OvrunError
+from runner.recipe.model import TASK_METRIC
 
-# task -> the metric it measures, and the output it reads (optimum-intel's names)
-_METRICS = {
-    "feature-extraction": "cosine",
-    "text-generation": "top1_agreement",
-    "text-classification": "top1_agreement",
-    "fill-mask": "top1_agreement",
-    "token-classification": "top1_agreement",
-    "question-answering": "span_agreement",
-}
+# task -> the metric it measures (as the recipe resolves it), and the output it reads
+_METRICS = TASK_METRIC
 _OUTPUTS = {
     "feature-extraction": "last_hidden_state",
     "text-generation": "logits",

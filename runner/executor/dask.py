@@ -55,12 +55,16 @@ def _remote_task(
     log_dir: str,
     *upstream: Outcome,
 ) -> Outcome:
+    from distributed import get_worker
+
     for outcome in upstream:
         if outcome.state in ("failed", "blocked"):
             return Outcome(task.id, "blocked", f"upstream {outcome.task_id} failed")
-    return execute_task(
+    outcome = execute_task(
         Cache(Path(cache_root)), task, dep_keys, forced=forced, log_dir=Path(log_dir)
     )
+    outcome.worker = get_worker().address
+    return outcome
 
 
 class DaskExecutor:

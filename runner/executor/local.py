@@ -23,7 +23,12 @@ def settle(
     task: Task, decision: Decision, outcomes: dict[str, Outcome], stop: bool
 ) -> Outcome | None:
     """The outcome of a task that will not execute (skipped, blocked, cached), else None."""
-    blocked_by = [d for d in task.deps.values() if outcomes[d].state in ("failed", "blocked")]
+    # on Dask, upstream tasks still running have no outcome yet: only settled failures block
+    blocked_by = [
+        d
+        for d in task.deps.values()
+        if d in outcomes and outcomes[d].state in ("failed", "blocked")
+    ]
     if decision.state == "skipped":
         return Outcome(task.id, "skipped", decision.reason)
     if blocked_by:

@@ -20,7 +20,7 @@ DATA_METRICS = (
 # Per-channel INT8 modes: NNCF ignores ratio/group_size and rejects data-aware options there
 # (fp8_e4m3 and mxfp8_e4m3 are group-wise and take them).
 EIGHT_BIT = ("int8_sym", "int8_asym")
-TASK_METRIC = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
+ACCURACY_CONTROL_METRIC = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
 
 
 def check_compression(recipe: Any) -> None:
@@ -74,17 +74,17 @@ def _check_accuracy_control(recipe: Any, name: str, q: dict[str, Any]) -> None:
                     location=recipe.location(*where, option),
                 )
         return
-    if recipe.model.task not in TASK_METRIC:
+    if recipe.model.task not in ACCURACY_CONTROL_METRIC:
         raise OvrunError(
-            f"accuracy-controlled quantization supports {', '.join(TASK_METRIC)}, not {recipe.model.task}",
+            f"accuracy-controlled quantization supports {', '.join(ACCURACY_CONTROL_METRIC)}, not {recipe.model.task}",
             hint="remove max_drop: from quantize and gate with evaluate.max_drop instead",
             location=recipe.location(*where, "max_drop"),
         )
-    metric = q.get("metric") or TASK_METRIC[recipe.model.task]
-    if metric != TASK_METRIC[recipe.model.task]:
+    metric = q.get("metric") or ACCURACY_CONTROL_METRIC[recipe.model.task]
+    if metric != ACCURACY_CONTROL_METRIC[recipe.model.task]:
         raise OvrunError(
             f"metric '{metric}' does not apply to task '{recipe.model.task}'",
-            hint=f"use metric: {TASK_METRIC[recipe.model.task]} (or leave it out)",
+            hint=f"use metric: {ACCURACY_CONTROL_METRIC[recipe.model.task]} (or leave it out)",
             location=recipe.location(*where, "metric"),
         )
     if q.get("mode"):

@@ -157,17 +157,6 @@ def _unknown_ref(doc: RecipeDoc, path: tuple, what: str, name: str, known: list[
     return OvrunError(f"unknown {what} '{name}'", hint=hint, location=doc.location(path))
 
 
-def _resolve_dir(doc: RecipeDoc, path: tuple, value: str, what: str) -> Path:
-    resolved = (doc.base_dir / value).resolve()
-    if not resolved.exists():
-        raise OvrunError(
-            f"{what} not found: {value} (resolved to {resolved})",
-            hint="paths are relative to the recipe file",
-            location=doc.location(path),
-        )
-    return resolved
-
-
 def build(doc: RecipeDoc) -> Recipe:
     """Validate ``doc`` against the schema and turn it into a typed Recipe."""
     schema_mod.validate(doc)
