@@ -64,9 +64,10 @@ def build_plan(recipe: Recipe) -> Plan:
         return dataset_task_id(name)
 
     model_task: dict[str, str] = {}
-    compress: list[Task] = []
+    compress: dict[str, Task] = {}  # by id: statistics tasks are shared between variants
     # search variants expand into candidate tasks (runner.search), not into one model
     plain = [name for name, v in recipe.variants.items() if v.search is None]
+    plain_set = set(plain)
     for name in plain:
         compression = recipe.variants[name].compression
         if compression is None:
@@ -75,8 +76,7 @@ def build_plan(recipe: Recipe) -> Plan:
         op_name, settings = compression
         model_task[name] = f"compress:{name}"
         for task in compress_tasks(recipe, name, op_name, settings, use_dataset, Task):
-            if all(t.id != task.id for t in compress):  # statistics tasks are shared
-                compress.append(task)
+            compress.setdefault(task.id, task)
 
     evaluations: list[Task] = []
     ev = recipe.evaluate
@@ -112,7 +112,7 @@ def build_plan(recipe: Recipe) -> Plan:
 
     searched = search_tasks(recipe, model_task, use_dataset, Task)  # may add datasets
     tasks.extend(dataset_task(recipe.data[name], Task) for name in used)
-    tasks.extend(compress)
+    tasks.extend(compress.values())
 
     b = recipe.benchmark
     for name in plain:
@@ -160,7 +160,7 @@ def build_plan(recipe: Recipe) -> Plan:
 
     upstream = [t for t in tasks if t.op.name in ("benchmark", "generate", "evaluate")]
     upstream = [t for t in upstream if "candidate" not in t.labels]
-    upstream += [t for t in compress if t.id.startswith("compress:")]  # what was applied
+    upstream += [t for t in compress.values() if t.id.startswith("compress:")]  # what was applied
     tasks.append(
         Task(
             REPORT,
@@ -177,7 +177,7 @@ def build_plan(recipe: Recipe) -> Plan:
                         ),
                     }
                     for name, v in recipe.variants.items()
-                    if name in plain
+                    if name in plain_set
                 },
                 "reference": ev.reference if ev else None,
                 "metric": ev.metric if ev else None,
