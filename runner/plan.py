@@ -11,7 +11,7 @@ from typing import Any
 from runner.matrix import cells as matrix_cells
 from runner.ops import OPS, Op
 from runner.plan_compress import compress_params, compress_tasks, dataset_task, dataset_task_id
-from runner.plan_model import export_params, generate_params, uses_generate
+from runner.plan_model import cell_params, export_params, generate_params, uses_generate
 from runner.recipe.model import Recipe
 
 REPORT = "report"
@@ -138,15 +138,9 @@ def build_plan(recipe: Recipe) -> Plan:
                     f"bench:{name}:{cell.id}",
                     OPS["benchmark"],
                     {
-                        "hint": cell.hint,
-                        "properties": cell.properties,
-                        "duration_s": b.duration_s,
+                        **cell_params(recipe, cell),
                         "iterations": b.iterations,
                         "repeats": b.repeats,
-                        "warmup": b.warmup,
-                        "batch": cell.dims["batch"],
-                        "seq_len": cell.dims["seq_len"],
-                        "seed": b.seed,
                         "task": model.task,
                     },
                     deps={"model": model_task[name]},

@@ -27,7 +27,8 @@ def uses_generate(recipe: Recipe) -> bool:
     return recipe.model.task == GENERATE_TASK
 
 
-def generate_params(recipe: Recipe, cell: Any) -> dict[str, Any]:
+def cell_params(recipe: Recipe, cell: Any) -> dict[str, Any]:
+    """What every measured cell is keyed on, whether per inference or per generation."""
     b = recipe.benchmark
     return {
         "hint": cell.hint,
@@ -37,6 +38,13 @@ def generate_params(recipe: Recipe, cell: Any) -> dict[str, Any]:
         "batch": cell.dims["batch"],
         "seq_len": cell.dims["seq_len"],
         "seed": b.seed,
+    }
+
+
+def generate_params(recipe: Recipe, cell: Any) -> dict[str, Any]:
+    b = recipe.benchmark
+    return {
+        **cell_params(recipe, cell),
         "max_new_tokens": b.max_new_tokens,
         "prompts": "dataset" if b.prompts else "synthetic",
     }
