@@ -59,6 +59,18 @@ class Suite:
         self.quickstart_out = work / "qs-out"
         self.cold_results = work / "cold-results.json"
 
+    def quickstart_cmd(self) -> list[str]:
+        return [
+            PY,
+            "-m",
+            "runner",
+            "recipes/quickstart.yaml",
+            "--cache-dir",
+            str(self.quickstart_cache),
+            "--out",
+            str(self.quickstart_out),
+        ]
+
     def add(self, pid: str, measure: str, value: str, goal: str, ok: bool | None) -> None:
         verdict = "n/a" if ok is None else ("meets" if ok else "misses")
         self.rows.append((pid, measure, value, goal, verdict))
@@ -68,18 +80,7 @@ class Suite:
     def p1(self) -> None:
         def ovrun_cold() -> float:
             shutil.rmtree(self.quickstart_cache, ignore_errors=True)
-            seconds, result = timed(
-                [
-                    PY,
-                    "-m",
-                    "runner",
-                    "recipes/quickstart.yaml",
-                    "--cache-dir",
-                    str(self.quickstart_cache),
-                    "--out",
-                    str(self.quickstart_out),
-                ]
-            )
+            seconds, result = timed(self.quickstart_cmd())
             must(result, "ovrun quickstart")
             shutil.copy(self.quickstart_out / "results.json", self.cold_results)
             return seconds
@@ -140,18 +141,7 @@ class Suite:
     # P2 ------------------------------------------------------------------------
     def p2(self) -> None:
         if not (self.quickstart_cache / "objects").exists():
-            timed(
-                [
-                    PY,
-                    "-m",
-                    "runner",
-                    "recipes/quickstart.yaml",
-                    "--cache-dir",
-                    str(self.quickstart_cache),
-                    "--out",
-                    str(self.quickstart_out),
-                ]
-            )
+            timed(self.quickstart_cmd())
         probe = (
             "import sys, time; t=time.perf_counter(); from runner.cli import main; "
             f"code=main(['recipes/quickstart.yaml','--cache-dir',{str(self.quickstart_cache)!r},'--out',{str(self.quickstart_out)!r}]); "

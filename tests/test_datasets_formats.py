@@ -136,33 +136,21 @@ def test_npz_ready_tensors_need_no_model(tmp_path: Path) -> None:
 
 def test_synthetic_is_seeded_and_in_vocab(tiny_bert_dir: Path, tmp_path: Path) -> None:
     vocab = json.loads((tiny_bert_dir / "config.json").read_text())["vocab_size"]
-    a, out_a = _run(
-        tmp_path,
-        tiny_bert_dir,
-        None,
-        format="synthetic",
-        samples=5,
-        synthetic={"length": 12},
-        seed=3,
-    )
-    _, out_b = _run(
-        tmp_path,
-        tiny_bert_dir,
-        None,
-        format="synthetic",
-        samples=5,
-        synthetic={"length": 12},
-        seed=3,
-    )
-    _, out_c = _run(
-        tmp_path,
-        tiny_bert_dir,
-        None,
-        format="synthetic",
-        samples=5,
-        synthetic={"length": 12},
-        seed=4,
-    )
+
+    def synthetic(seed: int):
+        return _run(
+            tmp_path,
+            tiny_bert_dir,
+            None,
+            format="synthetic",
+            samples=5,
+            synthetic={"length": 12},
+            seed=seed,
+        )
+
+    a, out_a = synthetic(3)
+    _, out_b = synthetic(3)
+    _, out_c = synthetic(4)
     ids = np.array(_ids(out_a))
     assert ids.shape == (5, 12) and ids.min() >= 0 and ids.max() < vocab
     assert _ids(out_a) == _ids(out_b) != _ids(out_c)
