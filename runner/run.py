@@ -56,6 +56,7 @@ def execute(
             "seconds": time.time() - started,
             "recipe_file": str(session.recipe.file),
             "cache": str(session.cache.root),
+            **({"left_out": session.left_out} if session.left_out else {}),
             "tasks": {
                 t.id: {
                     "state": outcomes[t.id].state,
@@ -82,11 +83,13 @@ def execute(
     html = finish.write_html(doc, out_dir, console) if results is not None else None
 
     if results is not None:
-        from runner.report.table import gate_lines, skip_lines, summary_table
+        from runner.report.table import gate_lines, precision_lines, skip_lines, summary_table
 
         console.print(summary_table(results))
         for line in skip_lines(results):
             console.print(line, style="yellow", highlight=False)
+        for line in precision_lines(results):
+            console.print(line, highlight=False, markup=False)
         for line in gate_lines(results):
             console.print(line, style="green" if "passed" in line else "bold red", highlight=False)
         from runner.report.applied import applied_lines
@@ -98,11 +101,18 @@ def execute(
 
         print_search(search, console, out_dir)
     finish.print_asserts(doc, console)
+    if session.left_out:
+        console.print(_left_out_line(session.left_out), highlight=False)
     console.print(f"results: {out_dir / 'results.json'}", highlight=False)
     if html is not None:
         console.print(f"report: {html}", highlight=False)
     code = _exit_code(session, outcomes, results, console)
     return EXIT_FAILED if code == EXIT_OK and finish.asserts_failed(doc) else code
+
+
+def _left_out_line(left_out: list[str]) -> str:
+    shown = ", ".join(left_out[:3]) + (f", … (+{len(left_out) - 3})" if len(left_out) > 3 else "")
+    return f"--only: {len(left_out)} task(s) left out: {shown}"
 
 
 def _share_and_deploy(session: Session, outcomes: dict[str, Outcome], out_dir: Path, console):

@@ -118,6 +118,22 @@ def skip_lines(results: dict[str, Any]) -> list[str]:
     return [f"{count} cell(s) {status}: {reason}" for (status, reason), count in reasons.items()]
 
 
+def precision_lines(results: dict[str, Any]) -> list[str]:
+    """Say when a device ran float layers below f32 on its own: an "fp32" row on an AMX or
+    AVX512-BF16 CPU measures bf16 execution, which changes what an INT8 speedup means."""
+    lowered: dict[tuple[str, str], int] = {}
+    for row in results["benchmarks"]:
+        resolved = (row.get("resolved_properties") or {}).get("INFERENCE_PRECISION_HINT")
+        if row["status"] == "ok" and row.get("precision") is None and resolved not in (None, "f32"):
+            key = (row["device"], str(resolved))
+            lowered[key] = lowered.get(key, 0) + 1
+    return [
+        f"note: {count} {device} cell(s) ran float layers in {precision}, the device default here; "
+        f"add `precisions: [f32]` under targets to measure FP32 execution as well"
+        for (device, precision), count in lowered.items()
+    ]
+
+
 def gate_lines(results: dict[str, Any]) -> list[str]:
     lines = []
     for gate in results.get("gates", []):
