@@ -62,6 +62,7 @@ def execute(
                     "state": outcomes[t.id].state,
                     "reason": outcomes[t.id].reason,
                     "key": t.key,
+                    "seconds": round(outcomes[t.id].seconds, 3),
                     **({"worker": outcomes[t.id].worker} if outcomes[t.id].worker else {}),
                 }
                 for t in plan.order()
