@@ -1,0 +1,46 @@
+"""Interrupting the client of a Dask run: exit 130, no orphaned workers, and the rerun resumes
+from what was published (issue 8, faults)."""
+
+from __future__ import annotations
+
+import signal
+
+import psutil
+import pytest
+from hardening_util import (
+    assert_cache_sound,
+    entries,
+    popen,
+    results,
+    run,
+    small_recipe,
+    staging_dirs,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def test_sigint_to_the_client_stops_the_cluster_and_the_rerun_resumes(tmp_path, tiny_bert_dir):
+    recipe = small_recipe(tmp_path, tiny_bert_dir)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    dask = ("--executor", "dask", "--workers", "2")
+    proc = popen(str(recipe), "--cache-dir", str(cache), "--out", str(out), *dask)
+    wait_for(lambda: "export" in entries(cache), proc, what="the export was published")
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert workers, "a LocalCluster run has worker processes"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert "Traceback" not in stdout + stderr
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == [], f"worker processes outlived the client: {alive}"
+    assert_cache_sound(cache)  # whatever was published is complete; nothing half-written
+
+    rerun = run(str(recipe), "--cache-dir", str(cache), "--out", str(out), *dask)
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    states = {t: v["state"] for t, v in results(out)["run"]["tasks"].items()}
+    assert states["export"] == "cached"
+    assert set(states.values()) <= {"cached", "ran"}, states
+    assert_cache_sound(cache)
+    assert staging_dirs(cache) == []
