@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from runner.atomic import write_text_atomic
-from runner.confine import library_dirs
 from runner.errors import EXIT_FAILED, EXIT_OK
 from runner.executor.local import LocalExecutor, Outcome
 from runner.integrity import recheck_cached_report
@@ -29,7 +28,6 @@ def execute(
     started = time.time()
     session.cache.clean_stale_tmp()
     recheck_cached_report(session)
-    library_dirs(session.cache.root)
     plan = session.plan
     progress = RichProgress(console, len(plan.tasks))
     if executor is None:

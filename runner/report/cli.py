@@ -1,5 +1,5 @@
 """`ovrun report RUN_DIR` and `ovrun compare RUN_A RUN_B`: they read run dirs only, so
-they import no ML library (matplotlib only when rendering)."""
+they import no ML library."""
 
 from __future__ import annotations
 

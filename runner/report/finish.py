@@ -55,7 +55,7 @@ def write_html(doc: dict[str, Any], out_dir: Path, console) -> Path | None:
 
     try:
         from runner.report.html import render, stamp_comment
-    except ImportError as exc:  # matplotlib missing from a hand-made environment
+    except ImportError as exc:  # a partial install of ovrun itself
         console.print(f"report.html not written: {exc}", style="yellow", highlight=False)
         return None
     import json
@@ -64,7 +64,7 @@ def write_html(doc: dict[str, Any], out_dir: Path, console) -> Path | None:
     shown = json.loads(json.dumps(doc, sort_keys=True, default=str))
     try:
         if path.read_text(encoding="utf-8").rstrip().endswith(stamp_comment(shown)):
-            return path  # same results as the page already shows: no matplotlib import, no redraw
+            return path  # same results as the page already shows: no redraw
     except OSError:
         pass
     # render what results.json holds (same key order), so `ovrun report` reproduces the page

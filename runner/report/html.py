@@ -1,16 +1,17 @@
 """report.html: one self-contained page (inline CSS and SVG, no script, no network).
 
-Charts are drawn with matplotlib's object API (no pyplot global state) and embedded as
-SVG text, so the file can be mailed, archived in CI or opened offline."""
+Charts are written as SVG text by runner.report.svg (no plotting library: rendering costs
+milliseconds and the same results give the same bytes), so the file can be mailed,
+archived in CI or opened offline."""
 
 from __future__ import annotations
 
 import html
-import io
 import math
 import time
 from typing import Any
 
+from runner.report import svg
 from runner.report.stats import cell_value, speedup_verdict
 
 _CSS = """
@@ -21,10 +22,9 @@ table{border-collapse:collapse;margin:.6em 0;font-size:13px}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}td.n{text-align:right}
 th{background:#f4f4f6}.muted{color:#777}.ok{color:#1a7f37}.bad{color:#cf222e;font-weight:600}
 .warn{color:#9a6700}.note{background:#fff8c5;border:1px solid #d4a72c;padding:.6em 1em;
-border-radius:6px}figure{margin:1em 0}figure svg{max-width:100%;height:auto}
+border-radius:6px}figure{margin:1em 0;overflow-x:auto}figure svg{display:block;height:auto}
 figcaption{color:#555;font-size:13px}code{background:#f4f4f6;padding:0 3px}
 """
-_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
 
 
 def _e(value: Any) -> str:
@@ -35,24 +35,6 @@ def _num(value: Any, spec: str = ".2f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return f"{value:{spec}}"
-
-
-def _svg(fig) -> str:
-    """The figure as inline SVG text (no XML prolog, deterministic ids)."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _figure(width: float, height: float):
-    import matplotlib
-
-    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: small and searchable
-    matplotlib.rcParams["svg.hashsalt"] = "ovrun"  # stable ids: same results, same file
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100)
 
 
 def _ok(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,34 +60,42 @@ def device_chart(results: dict[str, Any], device: str) -> str:
     rows = [b for b in _ok(results) if b["device"] == device]
     configs = list(dict.fromkeys(_config(b) for b in rows))
     variants = [v for v in _variants(results) if any(b["variant"] == v for b in rows)]
-    fig = _figure(max(6.0, 1.6 * len(configs) * max(1, len(variants)) / 2 + 3), 3.6)
-    ax_t, ax_l = fig.subplots(1, 2)
-    width = 0.8 / max(1, len(variants))
+    panels = [
+        svg.BarPanel(
+            f"{device}: throughput",
+            "throughput (samples/s)",
+            "samples/s",
+            kind="bar bar-throughput",
+        ),
+        svg.BarPanel(
+            f"{device}: median latency", "median latency (ms)", "ms", kind="bar bar-latency"
+        ),
+    ]
     for i, variant in enumerate(variants):
-        xs, tput, t_err, lat, l_err = [], [], [[], []], [], [[], []]
         for j, config in enumerate(configs):
             row = next((b for b in rows if b["variant"] == variant and _config(b) == config), None)
             if row is None:
                 continue
-            xs.append(j + (i - (len(variants) - 1) / 2) * width)
-            for metric, values, err in (
-                ("throughput", tput, t_err),
-                ("latency_median", lat, l_err),
-            ):
-                value, lo, hi, _ = cell_value(results, row["task"], metric)  # type: ignore[misc]
-                values.append(value)
-                err[0].append(value - lo)
-                err[1].append(hi - value)
-        color = _COLORS[i % len(_COLORS)]
-        ax_t.bar(xs, tput, width, yerr=t_err, capsize=3, label=variant, color=color)
-        ax_l.bar(xs, lat, width, yerr=l_err, capsize=3, label=variant, color=color)
-    for ax, title in ((ax_t, "throughput (samples/s)"), (ax_l, "median latency (ms)")):
-        ax.set_xticks(range(len(configs)), configs, fontsize=8)
-        ax.set_title(f"{device}: {title}", fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    ax_t.legend(fontsize=8)
-    fig.tight_layout()
-    return _svg(fig)
+            for panel, metric in zip(panels, ("throughput", "latency_median"), strict=True):
+                panel.values[(j, i)] = _figure_of(results, row, metric)
+    return svg.bar_chart(
+        f"{device}: throughput and median latency per variant and configuration",
+        panels,
+        configs,
+        variants,
+    )
+
+
+def _figure_of(results: dict[str, Any], row: dict[str, Any], metric: str):
+    """(value, low, high) of a cell's metric; (None, None, None) when it has none."""
+    try:
+        found = cell_value(results, row["task"], metric)
+    except (KeyError, TypeError):  # a hand-edited or partial results document
+        return None, None, None
+    if isinstance(found, str) or not svg.finite(found[0]):
+        return None, None, None
+    value, lo, hi, _ = found
+    return value, lo if svg.finite(lo) else None, hi if svg.finite(hi) else None
 
 
 def pareto_chart(results: dict[str, Any]) -> str:
@@ -119,35 +109,26 @@ def pareto_chart(results: dict[str, Any]) -> str:
             return 1.0
         return (evaluations.get(variant) or {}).get("value")
 
-    fig = _figure(7.0, 4.2)
-    ax = fig.subplots()
-    cells = list(dict.fromkeys(b.get("cell") for b in _ok(results)))
-    plotted = False
-    for i, cell in enumerate(cells):
+    series = []
+    for cell in dict.fromkeys(b.get("cell") for b in _ok(results)):
         points = [
             (b["throughput"], accuracy(b["variant"]), b["variant"])
             for b in _ok(results)
-            if b.get("cell") == cell and accuracy(b["variant"]) is not None
+            if b.get("cell") == cell
+            and svg.finite(accuracy(b["variant"]))
+            and svg.finite(b.get("throughput"))
         ]
-        if not points:
-            continue
-        plotted = True
-        color = _COLORS[i % len(_COLORS)]
-        ax.scatter([p[0] for p in points], [p[1] for p in points], color=color, label=cell, s=36)
-        for x, y, name in points:
-            ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
         front = pareto_front([(p[0], p[1]) for p in points])
-        ax.plot([p[0] for p in front], [p[1] for p in front], color=color, alpha=0.5)
-    if not plotted:
-        ax.text(0.5, 0.5, "no accuracy figures (no evaluate: section)", ha="center")
-    ax.set_xlabel("throughput (samples/s) — higher is better")
-    ax.set_ylabel(f"{metric} vs {reference or 'reference'} — higher is better")
-    ax.set_title("accuracy vs throughput (lines join the Pareto-optimal variants)", fontsize=10)
-    ax.grid(alpha=0.3)
-    if plotted:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _svg(fig)
+        series.append(svg.Series(str(cell), points, front))
+    return svg.scatter_chart(
+        "accuracy vs throughput (lines join the Pareto-optimal variants)",
+        "throughput (samples/s) — higher is better",
+        f"{metric} vs {reference or 'reference'} — higher is better",
+        series,
+        empty="no accuracy figures (no evaluate: section)",
+        x_name="throughput (samples/s)",
+        y_name=str(metric),
+    )
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -161,18 +142,28 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def size_chart(results: dict[str, Any]) -> str:
+    """IR size on disk per variant, the value printed above each bar."""
     sizes = variant_sizes(results)
-    fig = _figure(max(4.0, 1.1 * len(sizes) + 2), 3.0)
-    ax = fig.subplots()
     names = list(sizes)
-    ax.bar(names, [sizes[n] for n in names], color=_COLORS[: len(names)] or None)
-    for x, name in enumerate(names):
-        ax.annotate(f"{sizes[name]:.1f}", (x, sizes[name]), ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("IR size on disk (MB)")
-    ax.set_title("model size per variant", fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return _svg(fig)
+    panel = svg.BarPanel(
+        "model size per variant",
+        "IR size on disk (MB)",
+        "MB",
+        {(g, 0): (sizes[n], None, None) for g, n in enumerate(names)},
+        value_labels=True,
+        kind="bar bar-size",
+    )
+    if not names:
+        return svg.message_chart("model size per variant", "no model sizes recorded")
+    return svg.bar_chart(
+        "IR size on disk per variant",
+        [panel],
+        names,
+        [""],
+        color_by_group=True,
+        legend=False,
+        plot_height=180.0,
+    )
 
 
 def variant_sizes(results: dict[str, Any]) -> dict[str, float]:
@@ -359,6 +350,18 @@ def _fingerprint(results: dict[str, Any]) -> str:
     return _table(["", ""], rows)
 
 
+def _precision_note(results: dict[str, Any]) -> str:
+    """Float layers a device ran below f32 by default (bf16 on AMX CPUs): it changes what an
+    INT8-vs-FP32 ratio compares."""
+    from runner.report.table import precision_lines
+
+    lines = precision_lines(results)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(line.removeprefix('note: '))}</li>" for line in lines)
+    return f'<div class="note" id="precision-note"><b>Precision:</b><ul>{items}</ul></div>'
+
+
 def _int8_note(results: dict[str, Any]) -> str:
     """Why a quantized variant can be slower: shown only where the CPU lacks VNNI / AMX."""
     from runner.adapters.devices import int8_acceleration
@@ -408,6 +411,7 @@ def render(results: dict[str, Any]) -> str:
         f"{_e(time.strftime('%Y-%m-%d %H:%M', time.localtime((results.get('run') or {}).get('started') or time.time())))}"
         f" · host {_e(((results.get('host') or {}).get('host') or {}).get('cpu_model'))}</p>",
         _int8_note(results),
+        _precision_note(results),
         "<h2>Summary</h2>",
         _summary(results),
         '<p class="muted">spread: half the range of throughput over the repeats. A ratio is '
