@@ -17,6 +17,9 @@ class Op:
     libs: tuple[str, ...]  # distributions whose versions key the result
     device_dependent: bool = False  # device goes into the key (compile, benchmark)
     exclusive: bool = False  # never runs beside another exclusive task on one host
+    # heavy modules the adapter imports when it runs: Dask workers import them as they start,
+    # while the client still plans, instead of inside the first task of each worker
+    imports: tuple[str, ...] = ()
 
     def load(self) -> Callable[[Any], dict]:
         module, _, func = self.target.partition(":")
@@ -24,11 +27,18 @@ class Op:
 
 
 _MODEL_LIBS = ("openvino", "optimum-intel", "optimum", "transformers", "torch")
+_NNCF_IMPORTS = ("openvino", "nncf")
 
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("export", "runner.adapters.export:run", 2, (*_MODEL_LIBS, "openvino-tokenizers")),
+        Op(
+            "export",
+            "runner.adapters.export:run",
+            2,
+            (*_MODEL_LIBS, "openvino-tokenizers"),
+            imports=("openvino", "optimum.exporters.openvino", "openvino_tokenizers"),
+        ),
         # dataset 2: formats, padding/batch layout file; quantize 2: fp8, SmoothQuant, accuracy
         # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse
         Op(
@@ -36,14 +46,28 @@ OPS: dict[str, Op] = {
             "runner.adapters.datasets:run",
             2,
             ("transformers", "tokenizers", "numpy", "pyarrow"),
+            imports=("transformers.models.auto.tokenization_auto",),
         ),
-        Op("quantize", "runner.adapters.quantize:run", 2, ("openvino", "nncf", "numpy")),
-        Op("compress_weights", "runner.adapters.weights:run", 2, ("openvino", "nncf", "numpy")),
+        Op(
+            "quantize",
+            "runner.adapters.quantize:run",
+            2,
+            ("openvino", "nncf", "numpy"),
+            imports=_NNCF_IMPORTS,
+        ),
+        Op(
+            "compress_weights",
+            "runner.adapters.weights:run",
+            2,
+            ("openvino", "nncf", "numpy"),
+            imports=_NNCF_IMPORTS,
+        ),
         Op(
             "weight_statistics",
             "runner.adapters.weight_statistics:run",
             1,
             ("openvino", "nncf", "numpy"),
+            imports=_NNCF_IMPORTS,
         ),
         Op(
             "benchmark",
@@ -52,6 +76,7 @@ OPS: dict[str, Op] = {
             ("openvino", "numpy"),
             device_dependent=True,
             exclusive=True,
+            imports=("openvino",),
         ),
         Op(
             "generate",
@@ -60,8 +85,15 @@ OPS: dict[str, Op] = {
             ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
             device_dependent=True,
             exclusive=True,
+            imports=("openvino", "openvino_genai", "openvino_tokenizers"),
         ),
-        Op("evaluate", "runner.adapters.evaluate:run", 1, ("openvino", "numpy")),
+        Op(
+            "evaluate",
+            "runner.adapters.evaluate:run",
+            1,
+            ("openvino", "numpy"),
+            imports=("openvino",),
+        ),
         Op("report", "runner.report.build:run", 2, ()),  # 2: matrix cells, noise verdicts
         Op(
             "deploy",

@@ -196,3 +196,49 @@ def test_killed_worker_mid_task_run_still_completes(tmp_path, tiny_bert_dir):
     assert {v["state"] for v in tasks.values()} <= {"ran", "skipped", "cached"}
     _entries(cache_dir)  # every published entry verifies
     assert list((cache_dir / "tmp").iterdir()) == []
+
+
+class _RecordingProgress:
+    """Progress view stand-in: the order and time of start / finish calls per task."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, float]] = []
+        self.threads: set[int] = set()
+
+    def start(self, task, decision) -> None:
+        self._note("start", task.id)
+
+    def log(self, task, message: str) -> None: ...
+
+    def finish(self, task, outcome) -> None:
+        self._note("finish", task.id)
+
+    def _note(self, kind: str, task_id: str) -> None:
+        self.events.append((kind, task_id, time.monotonic()))
+        self.threads.add(threading.get_ident())
+
+
+def test_dask_progress_shows_tasks_running_while_they_run(tmp_path, tiny_bert_dir):
+    from runner.executor.dask import DaskExecutor
+    from runner.session import open_session
+
+    recipe = tiny_recipe(tmp_path, tiny_bert_dir)
+    cache = Cache(tmp_path / "cache")
+    progress = _RecordingProgress()
+    with DaskExecutor(cache, tmp_path / "logs", progress=progress, workers=2) as executor:
+        session = open_session(
+            recipe, cache.root, probe_devices=True, devices=executor.available_devices()
+        )
+        outcomes = executor.run(session.plan, session.decisions)
+    ran = {tid: o for tid, o in outcomes.items() if o.state == "ran"}
+    assert "export" in ran and len(ran) >= 5, {t: o.state for t, o in outcomes.items()}
+    started = {tid: t for kind, tid, t in progress.events if kind == "start"}
+    finished = {tid: t for kind, tid, t in progress.events if kind == "finish"}
+    assert set(started) == set(ran)  # cached / skipped tasks never show as running
+    assert sum(kind == "start" for kind, *_ in progress.events) == len(ran)
+    for tid in ran:
+        assert started[tid] < finished[tid], tid
+    # shown while running, from the worker's start event, not just before the finish: the
+    # export alone runs for seconds
+    assert finished["export"] - started["export"] >= 0.5 * ran["export"].seconds
+    assert progress.threads == {threading.get_ident()}  # only the client's own thread

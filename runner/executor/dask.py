@@ -5,22 +5,32 @@ advertises the OpenVINO devices it has (a worker plugin probes ``ov.Core().avail
 at start, or `dask worker --resources "device.GPU=1"` says so by hand). Benchmarks also take a
 host-wide lock in the task runner, so two cells never share a machine. Workers read and
 publish through the same cache root (a shared filesystem path), and publishing stays atomic.
+
+Speed: workers import the plan's heavy libraries as the run starts (:mod:`.warmup`), tasks
+that are not exclusive share the cores of their host (:mod:`.threads`), and the task the most
+work waits on starts first (:mod:`.priority`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from runner.cache import Cache
-from runner.executor.local import NullProgress, settle
+from runner.executor import warmup
+from runner.executor.local import NullProgress
+from runner.executor.priority import priorities
+from runner.executor.ready import ReadyQueue
 from runner.executor.task_runner import Outcome, execute_task
+from runner.executor.threads import budget_for, host_cores, slots_per_host, thread_budget
 from runner.keying import Decision
 from runner.plan import Plan, Task
 
 DEVICE_RESOURCE = "device."
+STARTED_TOPIC = "ovrun-task-started"  # worker -> client event: a task began on a worker
 
 
 class AdvertiseDevices(WorkerPlugin):
@@ -53,17 +63,25 @@ def _remote_task(
     dep_keys: dict[str, str],
     forced: bool,
     log_dir: str,
-    *upstream: Outcome,
+    slots: dict[str, int],
 ) -> Outcome:
+    """Runs on a worker; the client submits a task only after its upstream tasks succeeded."""
     from distributed import get_worker
 
-    for outcome in upstream:
-        if outcome.state in ("failed", "blocked"):
-            return Outcome(task.id, "blocked", f"upstream {outcome.task_id} failed")
-    outcome = execute_task(
-        Cache(Path(cache_root)), task, dep_keys, forced=forced, log_dir=Path(log_dir)
+    worker = get_worker()
+    warmup.wait()
+    worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task()})
+    # exclusive tasks (benchmarks) have the host to themselves: they keep every core
+    threads = (
+        None
+        if task.op.exclusive
+        else budget_for(host_cores(), slots.get(worker.ip, worker.state.nthreads))
     )
-    outcome.worker = get_worker().address
+    with thread_budget(threads):
+        outcome = execute_task(
+            Cache(Path(cache_root)), task, dep_keys, forced=forced, log_dir=Path(log_dir)
+        )
+    outcome.worker = worker.address
     return outcome
 
 
@@ -138,59 +156,89 @@ class DaskExecutor:
 
     # -- running -----------------------------------------------------------------
     def run(self, plan: Plan, decisions: dict[str, Decision]) -> dict[str, Outcome]:
-        from distributed import as_completed
+        from distributed import wait
 
-        outcomes: dict[str, Outcome] = {}
-        futures: dict[str, Any] = {}
-        by_future: dict[str, str] = {}
-        for task in plan.order():
-            decision = decisions[task.id]
-            settled = settle(task, decision, outcomes, stop=False)
-            if settled is not None:
-                outcomes[task.id] = settled
-                self.progress.finish(task, settled)
-                continue
-            upstream = [futures[d] for d in task.deps.values() if d in futures]
+        to_run = [t for t in plan.order() if decisions[t.id].state not in ("cached", "skipped")]
+        self.client.register_plugin(
+            warmup.WarmUp(warmup.modules_for([t.op for t in to_run])), name=warmup.WarmUp.name
+        )
+        slots = slots_per_host(self.client.scheduler_info(n_workers=-1)["workers"])
+        queue = ReadyQueue(plan, decisions, priorities(plan), self.progress.finish)
+        running: dict[str, Any] = {}  # future key -> future
+        tasks: dict[str, Task] = {}  # future key -> task
+        # start events arrive on the client's event-loop thread; the progress view is fed
+        # from this thread only, so they wait in a queue until the loop below drains them
+        started: SimpleQueue[str] = SimpleQueue()
+        shown: set[str] = set()
+        self.client.subscribe_topic(STARTED_TOPIC, lambda event: started.put(event[1]["key"]))
+        try:
+            self._submit_ready(queue, plan, decisions, slots, running, tasks)
+            while running:
+                try:
+                    done = wait(list(running.values()), timeout=0.25, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    done = None
+                self._show_started(started, tasks, shown, decisions)
+                for future in done.done if done else ():
+                    self._finish(future, queue, running, tasks, shown, decisions)
+                self._submit_ready(queue, plan, decisions, slots, running, tasks)
+        except KeyboardInterrupt:
+            self.client.cancel(list(running.values()))
+            raise
+        finally:
+            self.client.unsubscribe_topic(STARTED_TOPIC)
+        return {t.id: queue.outcomes[t.id] for t in plan.order() if t.id in queue.outcomes}
+
+    def _show_started(self, started, tasks, shown: set[str], decisions) -> None:
+        while not started.empty():
+            key = started.get()
+            if key in tasks and key not in shown:  # a late event of a finished task: ignore
+                shown.add(key)
+                self.progress.start(tasks[key], decisions[tasks[key].id])
+
+    def _finish(self, future, queue: ReadyQueue, running, tasks, shown, decisions) -> None:
+        del running[future.key]
+        task = tasks.pop(future.key)
+        if future.key not in shown:  # finished before its start event came: start first
+            self.progress.start(task, decisions[task.id])
+        shown.discard(future.key)
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the worker died more often than retries allow
+            outcome = Outcome(task.id, "failed", f"{type(exc).__name__}: {exc}", exit_code=1)
+        queue.record(task, outcome)
+        if outcome.state == "failed" and not self.keep_going and not queue.stopped:
+            self._stop(queue, running, tasks)
+
+    def _submit_ready(self, queue, plan, decisions, slots, running, tasks) -> None:
+        """Hand ready tasks to Dask while a worker thread is free for them."""
+        if queue.stopped:
+            return
+        capacity = max(1, sum(self.client.nthreads().values()))
+        while len(running) < capacity and (task := queue.pop()) is not None:
             future = self.client.submit(
                 _remote_task,
                 str(self.cache.root),
                 task,
                 {role: plan.tasks[dep].key for role, dep in task.deps.items()},
-                decision.reason == "forced",
+                decisions[task.id].reason == "forced",
                 str(self.log_dir),
-                *upstream,
+                slots,
                 key=f"ovrun-{task.id}-{task.key[:16]}",
                 resources=device_requirements(task.device) or None,
                 retries=self.retries,
                 pure=False,
             )
-            futures[task.id] = future
-            by_future[future.key] = task.id
-        try:
-            for future in as_completed(list(futures.values())):
-                task = plan.tasks[by_future[future.key]]
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # the worker died more often than retries allow
-                    outcome = Outcome(
-                        task.id, "failed", f"{type(exc).__name__}: {exc}", exit_code=1
-                    )
-                outcomes[task.id] = outcome
-                self.progress.finish(task, outcome)
-                if outcome.state == "failed" and not self.keep_going:
-                    self._cancel_rest(plan, futures, outcomes)
-                    break
-        except KeyboardInterrupt:
-            self.client.cancel(list(futures.values()))
-            raise
-        return {t.id: outcomes[t.id] for t in plan.order() if t.id in outcomes}
+            running[future.key] = future
+            tasks[future.key] = task
 
-    def _cancel_rest(
-        self, plan: Plan, futures: dict[str, Any], outcomes: dict[str, Outcome]
-    ) -> None:
-        pending = [tid for tid in futures if tid not in outcomes]
-        self.client.cancel([futures[tid] for tid in pending])
-        for tid in pending:
-            outcome = Outcome(tid, "blocked", "run stopped after a failure (use --keep-going)")
-            outcomes[tid] = outcome
-            self.progress.finish(plan.tasks[tid], outcome)
+    def _stop(self, queue: ReadyQueue, running, tasks) -> None:
+        """A failure without --keep-going: cancel what runs, block what has not started."""
+        self.client.cancel(list(running.values()))
+        for key in list(running):
+            task = tasks.pop(key)
+            queue.record(
+                task, Outcome(task.id, "blocked", "run stopped after a failure (use --keep-going)")
+            )
+        running.clear()
+        queue.stop()

@@ -1,0 +1,31 @@
+"""Dask priorities from the plan.
+
+Dask runs the ready tasks of a worker highest priority first, by default in submission order.
+Exclusive tasks (benchmarks) come first: they run one at a time per host, so each one
+started early overlaps with compressions on the other workers, while the ones left to the
+end run one after another with the other workers idle. Among the rest, the task with the
+longest chain of tasks waiting on it (the calibration dataset before compressions) goes
+first, so the critical path does not wait behind short side work."""
+
+from __future__ import annotations
+
+from runner.plan import Plan
+
+
+def downstream_depth(plan: Plan) -> dict[str, int]:
+    """Task id -> number of tasks on its longest path to a task nothing depends on."""
+    dependents: dict[str, list[str]] = {tid: [] for tid in plan.tasks}
+    for task in plan.tasks.values():
+        for dep in task.deps.values():
+            dependents[dep].append(task.id)
+    depth: dict[str, int] = {}
+    for task in reversed(plan.order()):  # dependents come later in topological order
+        depth[task.id] = max((depth[d] + 1 for d in dependents[task.id]), default=0)
+    return depth
+
+
+def priorities(plan: Plan) -> dict[str, int]:
+    """Task id -> Dask priority (higher runs first)."""
+    depth = downstream_depth(plan)
+    boost = len(plan.tasks) + 1  # above every depth
+    return {tid: depth[tid] + (boost if t.op.exclusive else 0) for tid, t in plan.tasks.items()}
