@@ -108,7 +108,7 @@ def test_run_writes_only_out_and_cache_and_uses_no_network(tmp_path, tiny_bert_d
         p
         for p in created
         if not p.startswith(allowed)
-        and p not in ("tmpdir/ovrun-exclusive.lock", "net.log")
+        and p not in ("tmpdir/ovrun-host.lock", "net.log")
         and not p.startswith("guard/__pycache__")
     )
     assert stray == [], f"written outside the output dir and the cache: {stray}"

@@ -39,13 +39,13 @@ def _drain(queue: ReadyQueue) -> list[str]:
     return ready
 
 
-def test_ready_tasks_come_by_priority_benchmarks_first_then_critical_path():
+def test_ready_tasks_come_critical_path_first():
     plan = _plan()
     queue, _ = _queue(plan)
     assert _drain(queue) == ["export"]
     queue.record(plan.tasks["export"], Outcome("export", "ran"))
-    # benchmarks run one at a time per host: the earlier one starts, the more it overlaps
-    assert _drain(queue) == ["bench:fp32", "data", "w8"]
+    # data heads the longest chain (data -> int8 -> bench:int8); a benchmark ends its chain
+    assert _drain(queue) == ["data", "w8", "bench:fp32"]
 
 
 def test_cached_tasks_settle_and_failures_block_dependents():

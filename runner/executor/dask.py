@@ -2,8 +2,8 @@
 
 Routing: device-dependent tasks require the Dask resource ``device.<NAME>``; each worker
 advertises the OpenVINO devices it has (a worker plugin probes ``ov.Core().available_devices``
-at start, or `dask worker --resources "device.GPU=1"` says so by hand). Benchmarks also take a
-host-wide lock in the task runner, so two cells never share a machine. Workers read and
+at start, or `dask worker --resources "device.GPU=1"` says so by hand). Benchmarks have their
+host to themselves (:mod:`.host_lock`): nothing else runs on that machine while they measure. Workers read and
 publish through the same cache root (a shared filesystem path), and publishing stays atomic.
 
 Speed: workers import the plan's heavy libraries as the run starts (:mod:`.warmup`), tasks

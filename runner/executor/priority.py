@@ -1,11 +1,10 @@
 """Dask priorities from the plan.
 
 Dask runs the ready tasks of a worker highest priority first, by default in submission order.
-Exclusive tasks (benchmarks) come first: they run one at a time per host, so each one
-started early overlaps with compressions on the other workers, while the ones left to the
-end run one after another with the other workers idle. Among the rest, the task with the
-longest chain of tasks waiting on it (the calibration dataset before compressions) goes
-first, so the critical path does not wait behind short side work."""
+The task with the longest chain of tasks waiting on it (the calibration dataset before
+compressions) goes first, so the critical path does not wait behind short side work.
+Benchmarks get no boost: they have the host to themselves (:mod:`.host_lock`), so nothing
+overlaps them wherever they are placed."""
 
 from __future__ import annotations
 
@@ -26,6 +25,4 @@ def downstream_depth(plan: Plan) -> dict[str, int]:
 
 def priorities(plan: Plan) -> dict[str, int]:
     """Task id -> Dask priority (higher runs first)."""
-    depth = downstream_depth(plan)
-    boost = len(plan.tasks) + 1  # above every depth
-    return {tid: depth[tid] + (boost if t.op.exclusive else 0) for tid, t in plan.tasks.items()}
+    return downstream_depth(plan)

@@ -4,12 +4,10 @@ Shared by the local and the Dask executor, so a task behaves the same wherever i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import socket
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from runner import faults
 from runner.adapters.context import TaskContext
 from runner.cache import Cache
 from runner.errors import OvrunError
+from runner.executor.host_lock import host_turn
 from runner.oserrors import storage_error
 from runner.plan import Task
 
@@ -50,7 +49,7 @@ def execute_task(
     started = time.perf_counter()
     host = socket.gethostname()
     try:
-        with cache.lock(task.key), _host_exclusive(task):
+        with cache.lock(task.key), host_turn(task.op.exclusive):
             if cache.has(task.key) and not forced:
                 return Outcome(task.id, "cached", "published by another ovrun meanwhile", host=host)
             _check_inputs(cache, dep_keys)
@@ -90,16 +89,6 @@ def execute_task(
 def _safe_name(task_id: str) -> str:
     """A file name for a task id: device names may hold ':' ',' '/' (AUTO:GPU,CPU)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id).lstrip(".")
-
-
-def _host_exclusive(task: Task):
-    """Benchmarks take a host-wide lock: two cells measured at once would skew both, whether
-    they come from one executor, two Dask workers on one machine, or two ovrun processes."""
-    if not task.op.exclusive:
-        return contextlib.nullcontext()
-    from filelock import FileLock
-
-    return FileLock(str(Path(tempfile.gettempdir()) / "ovrun-exclusive.lock"))
 
 
 def _check_inputs(cache: Cache, dep_keys: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ OpenVINO also pins a small stream to the first cores of the process mask, so two
 processes land on the same core (concurrent inference 8.5 s vs 3.9 s unpinned): a budgeted
 compile turns pinning off too.
 
-Benchmark and generate cells never get a budget: they are exclusive per host and measure
+Benchmark and generate cells never get a budget: they have the host to themselves and measure
 with the device's defaults (or what the recipe sets), exactly as the local executor does.
 """
 
