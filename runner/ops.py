@@ -37,7 +37,16 @@ OPS: dict[str, Op] = {
             "runner.adapters.export:run",
             2,
             (*_MODEL_LIBS, "openvino-tokenizers"),
-            imports=("openvino", "optimum.exporters.openvino", "openvino_tokenizers"),
+            # and what main_export imports lazily on its way (quantization config, the
+            # TorchScript decoder, the tokenizer converter); missing ones are skipped
+            imports=(
+                "openvino",
+                "optimum.exporters.openvino",
+                "optimum.intel.openvino.quantization",
+                "openvino.frontend.pytorch.ts_decoder",
+                "openvino_tokenizers",
+                "openvino_tokenizers.hf_parser",
+            ),
         ),
         # dataset 2: formats, padding/batch layout file; quantize 2: fp8, SmoothQuant, accuracy
         # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse

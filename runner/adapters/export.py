@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from runner.adapters import gc_freeze, model_sources
+from runner.adapters import model_sources
 from runner.adapters.context import TaskContext
 from runner.errors import OvrunError
 
@@ -222,7 +222,6 @@ def _export(
     from optimum.exporters.openvino import main_export
     from optimum.intel import OVConfig
 
-    gc_freeze.after_heavy_imports()
     main_export(
         source,
         out_dir,

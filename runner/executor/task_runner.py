@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import faults
+from runner.adapters import heavy_imports
 from runner.adapters.context import TaskContext
 from runner.cache import Cache
 from runner.errors import OvrunError
@@ -120,6 +121,7 @@ def _run_op(
         )
         faults.point(task.id, "start")
         t0 = time.time()
+        heavy_imports.import_all(task.op.imports)
         summary = task.op.load()(ctx) or {}
         seconds = time.time() - t0
         (staging.out / "result.json").write_text(

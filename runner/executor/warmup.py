@@ -10,7 +10,6 @@ tolerate concurrent first imports) and nothing imports beside a running benchmar
 
 from __future__ import annotations
 
-import importlib
 import threading
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -52,15 +51,9 @@ def wait() -> None:
 def _import_all(previous: threading.Thread | None, modules: list[str]) -> None:
     if previous is not None:  # a second run on a long-lived worker: one importer at a time
         previous.join()
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except Exception:  # noqa: S112 - the task that needs it fails with the real message
-            continue
-    from runner.adapters import gc_freeze
+    from runner.adapters import heavy_imports
 
-    # what the export does after its imports: full collections then skip the import objects
-    gc_freeze.after_heavy_imports()
+    heavy_imports.import_all(modules)
 
 
 def modules_for(ops: list) -> list[str]:
