@@ -52,8 +52,11 @@ def _import_all(previous: threading.Thread | None, modules: list[str]) -> None:
     if previous is not None:  # a second run on a long-lived worker: one importer at a time
         previous.join()
     from runner.adapters import heavy_imports
+    from runner.executor.host_lock import host_turn
 
-    heavy_imports.import_all(modules)
+    # importing is work too: on a long-lived cluster it must not run beside a measurement
+    with host_turn(exclusive=False):
+        heavy_imports.import_all(modules)
 
 
 def modules_for(ops: list) -> list[str]:
