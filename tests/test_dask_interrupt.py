@@ -3,14 +3,18 @@ from what was published (issue 8, faults)."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 
 import psutil
 import pytest
 from hardening_util import (
+    REPO,
     assert_cache_sound,
     entries,
-    popen,
+    env,
+    ovrun_cmd,
     results,
     run,
     small_recipe,
@@ -21,18 +25,33 @@ from hardening_util import (
 pytestmark = pytest.mark.slow
 
 
-def test_sigint_to_the_client_stops_the_cluster_and_the_rerun_resumes(tmp_path, tiny_bert_dir):
+@pytest.mark.parametrize("target", ["client", "process_group"])
+def test_sigint_stops_the_cluster_and_the_rerun_resumes(tmp_path, tiny_bert_dir, target):
+    """``process_group`` is a Ctrl-C at a terminal: every process of the group gets SIGINT."""
     recipe = small_recipe(tmp_path, tiny_bert_dir)
     cache, out = tmp_path / "cache", tmp_path / "out"
     dask = ("--executor", "dask", "--workers", "2")
-    proc = popen(str(recipe), "--cache-dir", str(cache), "--out", str(out), *dask)
+    proc = subprocess.Popen(
+        ovrun_cmd(str(recipe), "--cache-dir", str(cache), "--out", str(out), *dask),
+        cwd=REPO,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, as a terminal job has
+    )
     wait_for(lambda: "export" in entries(cache), proc, what="the export was published")
     workers = psutil.Process(proc.pid).children(recursive=True)
     assert workers, "a LocalCluster run has worker processes"
-    proc.send_signal(signal.SIGINT)
+    if target == "client":
+        proc.send_signal(signal.SIGINT)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
-    assert "Traceback" not in stdout + stderr
+    assert "Traceback" not in stdout + stderr, stderr[-3000:]
+    assert "interrupted" in stderr
     _, alive = psutil.wait_procs(workers, timeout=30)
     assert alive == [], f"worker processes outlived the client: {alive}"
     assert_cache_sound(cache)  # whatever was published is complete; nothing half-written

@@ -13,6 +13,7 @@ work waits on starts first (:mod:`.priority`).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
@@ -21,6 +22,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from runner.cache import Cache
 from runner.executor import warmup
+from runner.executor.interrupts import DeferredInterrupt
 from runner.executor.local import NullProgress
 from runner.executor.priority import priorities
 from runner.executor.ready import ReadyQueue
@@ -105,6 +107,7 @@ class DaskExecutor:
         self.retries = retries
         self.client = None
         self._cluster = None
+        self.interrupt = DeferredInterrupt()
 
     # -- cluster lifecycle ---------------------------------------------------------
     def __enter__(self) -> DaskExecutor:
@@ -112,25 +115,37 @@ class DaskExecutor:
         from distributed import Client, LocalCluster
 
         dask.config.set({"distributed.scheduler.allowed-failures": max(3, self.retries + 1)})
-        if self.scheduler:
-            self.client = Client(self.scheduler, timeout="30s")
-        else:
-            self._cluster = LocalCluster(
-                n_workers=self.workers or 2,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-            self.client = Client(self._cluster)
+        self.interrupt.ignore()
+        try:
+            if self.scheduler:
+                self.client = Client(self.scheduler, timeout="30s")
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers or 2,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # workers' own warnings (a cancelled task, a slow event loop) are Dask's
+                    # bookkeeping, not the user's; errors still reach the terminal
+                    silence_logs=logging.ERROR,
+                )
+                self.client = Client(self._cluster)
+        except BaseException:
+            self.interrupt.restore()
+            raise
+        self.interrupt.defer()
         self.client.register_plugin(AdvertiseDevices(), name=AdvertiseDevices.name)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        try:
+            if self.client is not None:
+                self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        finally:
+            self.interrupt.restore()
 
     def available_devices(self) -> list[str]:
         """Devices some worker of the cluster advertises."""
@@ -172,12 +187,14 @@ class DaskExecutor:
         shown: set[str] = set()
         self.client.subscribe_topic(STARTED_TOPIC, lambda event: started.put(event[1]["key"]))
         try:
+            self.interrupt.check()  # a Ctrl-C while the cluster started or the plan was made
             self._submit_ready(queue, plan, decisions, slots, running, tasks)
             while running:
                 try:
                     done = wait(list(running.values()), timeout=0.25, return_when="FIRST_COMPLETED")
                 except TimeoutError:
                     done = None
+                self.interrupt.check()
                 self._show_started(started, tasks, shown, decisions)
                 for future in done.done if done else ():
                     self._finish(future, queue, running, tasks, shown, decisions)
