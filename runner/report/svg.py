@@ -358,28 +358,22 @@ def bar_chart(
         height = top + plot_height + names_h + group_h
         layouts.append((panel, scale, left, top, width, height))
     side = sum(lay[4] for lay in layouts) <= max_width
+    geometry = _BarGeometry(
+        plot_w,
+        plot_height,
+        groups,
+        series,
+        group_lines,
+        flat,
+        bar,
+        slot,
+        names_h,
+        color_by_group,
+    )
     c = Canvas()
     x0 = y0 = 0.0
     for panel, scale, left, top, width, height in layouts:
-        _bar_panel(
-            c,
-            x0,
-            y0,
-            panel,
-            scale,
-            left,
-            top,
-            plot_w,
-            plot_height,
-            groups,
-            series,
-            group_lines,
-            flat,
-            bar,
-            slot,
-            names_h,
-            color_by_group,
-        )
+        _bar_panel(c, geometry, x0, y0, panel, scale, left, top)
         if side:
             x0 += width
         else:
@@ -398,25 +392,36 @@ def _label_room(bar: float, slot: float, n_s: int) -> float:
     return slot - 6 if n_s == 1 else bar + 2
 
 
+@dataclass
+class _BarGeometry:
+    """What every panel of one bar chart shares: plot size, groups, series, bar layout."""
+
+    plot_w: float
+    plot_h: float
+    groups: Sequence[str]
+    series: Sequence[str]
+    group_lines: list[list[str]]
+    flat: bool  # group labels level (else rotated 45 degrees)
+    bar: float
+    slot: float
+    names_h: float  # room for per-bar names under the axis (0 when the legend names them)
+    color_by_group: bool
+
+
 def _bar_panel(
-    c,
-    x0,
-    y0,
-    panel,
-    scale,
-    left,
-    top,
-    plot_w,
-    plot_h,
-    groups,
-    series,
-    group_lines,
-    flat,
-    bar,
-    slot,
-    names_h,
-    color_by_group,
+    c: Canvas,
+    geometry: _BarGeometry,
+    x0: float,
+    y0: float,
+    panel: BarPanel,
+    scale: Scale,
+    left: float,
+    top: float,
 ) -> None:
+    g_ = geometry
+    plot_w, plot_h, groups, series = g_.plot_w, g_.plot_h, g_.groups, g_.series
+    group_lines, flat, bar, slot = g_.group_lines, g_.flat, g_.bar, g_.slot
+    names_h, color_by_group = g_.names_h, g_.color_by_group
     px0, py0 = x0 + left, y0 + top
     scale.p0, scale.p1 = py0 + plot_h, py0
     c.text(px0 + plot_w / 2, y0 + 18, panel.title, 12.5, "middle", font_weight="600")
