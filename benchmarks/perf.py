@@ -123,7 +123,7 @@ class Suite:
         the FP32 model's float layers in bf16 by default, so only the second row is FP32."""
         default = json.loads(self.cold_results.read_text())
         f32_out = self.work / "qs-f32"
-        result = subprocess.run(
+        _, result = timed(
             [
                 *self.quickstart_cmd()[:-1],
                 str(f32_out),
@@ -133,10 +133,7 @@ class Suite:
                 "targets.hints=[THROUGHPUT]",
                 "--set",
                 "targets.precisions=[f32]",
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
+            ]
         )
         must(result, "quickstart with precisions [f32]")
         f32 = json.loads((f32_out / "results.json").read_text())
