@@ -72,7 +72,7 @@ def model_root(ir: Path, scratch: Path) -> Path:
 def run_ovrun_once(args: argparse.Namespace) -> None:
     """Child process: one ovrun benchmark (one repeat), printed as JSON."""
     from runner.adapters import benchmark
-    from runner.adapters.context import TaskContext
+    from runner.plan.context import TaskContext
 
     with tempfile.TemporaryDirectory() as tmp:
         root = model_root(Path(args.ir), Path(tmp) / "in")

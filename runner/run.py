@@ -1,4 +1,5 @@
-"""`ovrun run`: execute a keyed plan, write the run dir, print the summary, decide the exit code."""
+"""`ovrun run`: execute a session's plan, write the run dir (refs, results.json, report.html,
+deploy/), print the summary and decide the exit code. Nothing here changes a decision."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runner.atomic import write_text_atomic
-from runner.errors import EXIT_FAILED, EXIT_OK
-from runner.executor.local import LocalExecutor, Outcome
-from runner.integrity import recheck_cached_report
-from runner.plan import REPORT
+from runner.core.atomic import write_text_atomic
+from runner.core.errors import EXIT_FAILED, EXIT_OK
+from runner.executor.base import Executor, Outcome, RunOptions, result_reader
+from runner.plan.tasks import REPORT
 from runner.session import Session
 
 
@@ -20,27 +20,28 @@ def default_out_dir(session: Session) -> Path:
 
 
 def execute(
-    session: Session, out_dir: Path, console, keep_going: bool = False, executor=None
+    session: Session,
+    out_dir: Path,
+    console: Any,
+    keep_going: bool = False,
+    executor: Executor | None = None,
 ) -> int:
     """Run the plan with ``executor`` (default: the sequential local one)."""
-    from runner.progress import RichProgress
+    from runner.executor.progress import RichProgress
 
     started = time.time()
     session.cache.clean_stale_tmp()
-    recheck_cached_report(session)
     plan = session.plan
-    progress = RichProgress(console, len(plan.tasks))
     if executor is None:
-        executor = LocalExecutor(
-            session.cache, log_dir=out_dir / "logs", progress=progress, keep_going=keep_going
-        )
-    else:
-        executor.progress, executor.log_dir, executor.keep_going = (
-            progress,
-            out_dir / "logs",
-            keep_going,
-        )
-    outcomes = executor.run(plan, session.decisions)
+        from runner.executor.local import LocalExecutor
+
+        executor = LocalExecutor(session.cache)
+    options = RunOptions(
+        log_dir=out_dir / "logs",
+        progress=RichProgress(console, len(plan.tasks)),
+        keep_going=keep_going,
+    )
+    outcomes = executor.run(plan, session.decisions, options)
     session.cache.clean_stale_tmp()  # staging dirs of workers that died mid-task
     _write_refs(session, outcomes)
     _share_and_deploy(session, outcomes, out_dir, console)
@@ -67,63 +68,48 @@ def execute(
             },
         },
     }
-    from runner.search import summarize
+    from runner.report import finish
+    from runner.report.search import summarize
 
-    search = summarize(plan, session.cache, outcomes)  # Pareto set + choice, from the cache
+    # Pareto set + choice, from the cache
+    search = summarize(plan, result_reader(plan, session.cache, outcomes), outcomes)
     if search:
         doc["search"] = search
-    from runner.report import finish
-
-    finish.complete(session, doc)  # fingerprint versions, assert: verdicts
+    finish.complete(session.recipe.asserts, doc)  # fingerprint versions, assert: verdicts
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(
         out_dir / "results.json", json.dumps(doc, indent=1, sort_keys=True, default=str)
     )
     html = finish.write_html(doc, out_dir, console) if results is not None else None
+    from runner.report.terminal import print_summary
 
-    if results is not None:
-        from runner.report.table import gate_lines, precision_lines, skip_lines, summary_table
-
-        console.print(summary_table(results))
-        for line in skip_lines(results):
-            console.print(line, style="yellow", highlight=False)
-        for line in precision_lines(results):
-            console.print(line, highlight=False, markup=False)
-        for line in gate_lines(results):
-            console.print(line, style="green" if "passed" in line else "bold red", highlight=False)
-        from runner.report.applied import applied_lines
-
-        for line in applied_lines(results):
-            console.print(f"applied {line}", highlight=False)
-    if search:
-        from runner.report.search_table import print_search
-
-        print_search(search, console, out_dir)
-    finish.print_asserts(doc, console)
-    if session.left_out:
-        console.print(_left_out_line(session.left_out), highlight=False)
-    console.print(f"results: {out_dir / 'results.json'}", highlight=False)
-    if html is not None:
-        console.print(f"report: {html}", highlight=False)
+    print_summary(console, doc, results, out_dir, html, session.left_out)
     code = _exit_code(session, outcomes, results, console)
     return EXIT_FAILED if code == EXIT_OK and finish.asserts_failed(doc) else code
 
 
-def _left_out_line(left_out: list[str]) -> str:
-    shown = ", ".join(left_out[:3]) + (f", … (+{len(left_out) - 3})" if len(left_out) > 3 else "")
-    return f"--only: {len(left_out)} task(s) left out: {shown}"
-
-
-def _share_and_deploy(session: Session, outcomes: dict[str, Outcome], out_dir: Path, console):
+def _share_and_deploy(
+    session: Session, outcomes: dict[str, Outcome], out_dir: Path, console: Any
+) -> None:
     """Push what this run built to the shared cache; copy deploy outputs into the run dir."""
-    from runner.deploy import materialize_session
-    from runner.remote import push_published
+    from runner.cache.remote import push_published
+    from runner.deploy.materialize import materialize
 
     ran = [session.plan.tasks[t].key for t, o in outcomes.items() if o.state == "ran"]
-    pushed = push_published(session, ran, lambda m: console.print(f"warning: {m}", style="yellow"))
-    if pushed:
+    pushed = push_published(
+        session.remote,
+        session.cache,
+        ran,
+        lambda m: console.print(f"warning: {m}", style="yellow"),
+    )
+    if pushed and session.remote is not None:
         console.print(f"pushed {pushed} cache entries to {session.remote.url}", highlight=False)
-    deployed = materialize_session(session, outcomes, out_dir)
+    deploys = [
+        (task.params, session.cache.out_dir(task.key))
+        for task in session.plan.order()
+        if task.op.name == "deploy" and outcomes[task.id].state in ("ran", "cached")
+    ]
+    deployed = materialize(out_dir, session.recipe.name, deploys)
     if deployed:
         console.print(f"deploy: {deployed}", highlight=False)
 
@@ -146,7 +132,9 @@ def _write_refs(session: Session, outcomes: dict[str, Outcome]) -> None:
             cache.write_ref(name, task.id, task.key, task.preimage or {})
 
 
-def _exit_code(session: Session, outcomes: dict[str, Outcome], results, console) -> int:
+def _exit_code(
+    session: Session, outcomes: dict[str, Outcome], results: dict[str, Any] | None, console: Any
+) -> int:
     failed = [o for o in outcomes.values() if o.state == "failed"]
     for outcome in failed:
         console.print(

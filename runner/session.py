@@ -1,33 +1,45 @@
-"""Load a recipe and bring it to a keyed plan with decisions: the shared front half of
-`run`, `plan`, `explain` and `graph`. Imports no heavy library unless devices must be probed."""
+"""Recipe -> keyed plan -> decisions: the shared front half of `run`, `plan`, `explain`,
+`graph` and `lock`, computed once, as data. Nothing after this rewrites a task, a skip or a
+decision. Imports no heavy library unless devices must be probed (and then only in adapters)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner import hostinfo
-from runner.availability import check_required_devices
-from runner.cache import Cache, default_cache_dir
-from runner.digest import DigestMemo
-from runner.graph import topological
-from runner.keying import Decision, assign_keys, decide, mark_skipped
-from runner.matrix import check_properties
-from runner.plan import Plan, build_plan
-from runner.recipe.model import Recipe, load_recipe
+from runner.cache.decide import assign_keys, decide
+from runner.cache.decision import Decision
+from runner.cache.digest import DigestMemo
+from runner.cache.store import Cache, default_cache_dir
+from runner.core.errors import OvrunError, suggest
+from runner.host import devices as host_devices
+from runner.host.availability import check_required_devices
+from runner.plan.build import build_plan
+from runner.plan.select import select
+from runner.plan.tasks import Plan
+from runner.recipe.matrix import check_properties
+from runner.recipe.resolve import load_recipe
+from runner.recipe.spec import Recipe
+
+if TYPE_CHECKING:
+    from runner.cache.remote import Remote
+    from runner.recipe.compose import Overrides
 
 
-@dataclass
+@dataclass(frozen=True)
 class Session:
     recipe: Recipe
     plan: Plan
     cache: Cache
     host: dict[str, Any] | None  # device probe; None when not probed (plan without a memo)
-    skipped: dict[str, str]
     decisions: dict[str, Decision]
-    remote: Any = None  # runner.remote.Remote when a shared cache is configured
+    remote: Remote | None = None  # the team's shared cache, when one is configured
     left_out: list[str] = field(default_factory=list)  # task ids `--only` did not select
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return self.plan.skipped
 
 
 def open_session(
@@ -37,51 +49,78 @@ def open_session(
     probe_devices: bool,
     force: set[str] | None = None,
     devices: list[str] | None = None,
-    overrides: Any = None,
+    host_extra: dict[str, Any] | None = None,
+    overrides: Overrides | None = None,
     remote: str | None = None,
     only: list[str] | None = None,
 ) -> Session:
-    """``devices`` overrides this host's probe (a Dask cluster reports what its workers have)."""
-    recipe = load_recipe(recipe_path, overrides)
-    plan = build_plan(recipe)
-    plan.tasks = {t.id: t for t in topological(plan)}
-    _check_forced(plan, force)
-    left_out: list[str] = []
-    if only:
-        from runner.selection import select
+    """``devices`` overrides this host's probe (a Dask cluster reports what its workers have);
+    ``host_extra`` adds facts about where the run happens (the cluster's workers).
 
-        left_out = select(plan, only)
+    ``probe_devices`` (`run`): probe devices, pull remote hits and re-hash the cached report
+    entry before deciding; without it (`plan`, `explain`) nothing is probed, pulled or removed."""
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
+    recipe = load_recipe(recipe_path, overrides, memo_dir=cache.root / "memo" / "valid-recipes")
+    plan, left_out = _planned(recipe, only, force)
     # A run whose tasks name no device (`--only export`) needs no device probe.
-    probe = probe_devices and any(t.device for t in plan.tasks.values())
-    host = hostinfo.probe(cache.root) if probe else hostinfo.memoized(cache.root)
-    if devices is not None:
-        host = {**(host or {}), "available_devices": devices}
+    needs_devices = any(t.device for t in plan.tasks.values())
+    host = _host(cache.root, probe_devices and needs_devices, devices, host_extra)
     check_properties(recipe, host)  # unknown property names: exit 2 before anything runs
     check_required_devices(recipe, host)  # evaluate/deploy device absent: exit 2 up front
-    skipped = mark_skipped(plan, host["available_devices"] if host else None)
+    available = host.get("available_devices") if host else None
+    if available is not None and needs_devices:
+        plan, left_out = _planned(recipe, only, force, available)
     memo = DigestMemo(cache.root / "memo" / "digests.json")
-    assign_keys(plan, memo, skipped)
+    assign_keys(plan, memo)
     memo.save()
-    decisions = decide(plan, cache, skipped, force)
-    session = Session(recipe, plan, cache, host, skipped, decisions, left_out=left_out)
+    shared = None
     if remote:
-        from runner.remote import attach
+        from runner.cache.remote import Remote
 
-        # `run` (which probes devices) pulls remote hits; `plan` and `explain` only look.
-        attach(session, remote, force, pull=probe_devices)
-    return session
+        shared = Remote(remote)
+    decisions = decide(plan, cache, force, remote=shared, pull=probe_devices)
+    return Session(recipe, plan, cache, host, decisions, remote=shared, left_out=left_out)
+
+
+def _planned(
+    recipe: Recipe,
+    only: list[str] | None,
+    force: set[str] | None,
+    available: list[str] | None = None,
+) -> tuple[Plan, list[str]]:
+    unavailable = None
+    if available is not None:
+
+        def unavailable(device: str) -> str | None:
+            return host_devices.unavailable_reason(device, available)
+
+    plan = build_plan(recipe, unavailable)
+    _check_forced(plan, force)
+    return plan, (select(plan, only) if only else [])
+
+
+def _host(
+    cache_root: Path,
+    probe: bool,
+    devices: list[str] | None,
+    extra: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    host = host_devices.memoized(cache_root)
+    if host is None and probe:
+        from runner.adapters.devices import probe_memoized  # imports openvino
+
+        host = probe_memoized(cache_root)
+    if devices is not None:
+        host = {**(host or {}), "available_devices": devices}
+    if extra:
+        host = {**(host or {}), **extra}
+    return host
 
 
 def _check_forced(plan: Plan, force: set[str] | None) -> None:
     unknown = sorted((force or set()) - set(plan.tasks))
     if unknown:
-        import difflib
-
-        from runner.errors import OvrunError
-
-        close = difflib.get_close_matches(unknown[0], list(plan.tasks), n=1)
         raise OvrunError(
             f"--force names unknown task '{unknown[0]}'",
-            hint=f"did you mean '{close[0]}'?" if close else "see `ovrun plan` for task ids",
+            hint=suggest(unknown[0], list(plan.tasks), otherwise="see `ovrun plan` for task ids"),
         )

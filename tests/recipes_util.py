@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -44,6 +45,53 @@ def minimal_recipe(tmp: Path, body: str | None = None, name: str = "recipe.yaml"
         evaluate: {dataset: calib, reference: fp32, max_drop: 0.02}
         """,
     )
+
+
+# The tiny project of the end-to-end runs: tiny_project(tiny_recipe(), TINY_CORPUS) (conftest).
+TINY_CORPUS = {"calib.txt": (40, 1), "eval.txt": (20, 2)}
+
+
+def tiny_recipe(extra_variant: str = "", task: str = "feature-extraction") -> str:
+    """fp32, int8 PTQ and int8 weights on CPU and an (absent) GPU, with an accuracy gate."""
+    return f"""
+        version: 1
+        name: tiny
+        model:
+          source: {{path: model}}
+          task: {task}
+        data:
+          calib: {{text: calib.txt, samples: 40, max_length: 32}}
+          eval: {{text: eval.txt, samples: 20, max_length: 32}}
+        variants:
+          fp32: {{}}
+          int8:
+            quantize: {{dataset: calib, subset_size: 40}}
+          w8:
+            compress_weights: {{mode: int8_asym}}
+        {extra_variant}
+        targets:
+          devices: [CPU, GPU]
+          hints: [LATENCY]
+        benchmark: {{duration_s: 0.3, warmup: 2, seq_len: 32}}
+        evaluate: {{dataset: eval, reference: fp32, max_drop: 0.5}}
+        """
+
+
+COMMIT_A = "a" * 40
+
+
+def fake_hub(home: Path, repo_id: str, refs: dict[str, str], files: Path | None = None) -> Path:
+    """The huggingface_hub cache layout: refs/<name> holds a commit, snapshots/<commit>/."""
+    repo = home / "hub" / f"models--{repo_id.replace('/', '--')}"
+    for ref, commit in refs.items():
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+        snapshot = repo / "snapshots" / commit
+        if files is not None:
+            shutil.copytree(files, snapshot, dirs_exist_ok=True)
+        else:
+            snapshot.mkdir(parents=True, exist_ok=True)
+    return repo
 
 
 def ovrun(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from runner.adapters import evaluate
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 
 _OUTPUTS = {"feature-extraction": "last_hidden_state", "text-generation": "logits"}
 

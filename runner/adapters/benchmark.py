@@ -37,10 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from runner.adapters.context import TaskContext
 from runner.adapters.devices import require_device
 from runner.adapters.feeds import make_feed, synthetic_sample
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 # Inputs shaped [batch, seq_len]; beam_idx (stateful LMs) is shaped [batch].
 _TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
@@ -73,7 +73,7 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     """Benchmark ``ctx.model_dir("model")`` on ``ctx.device``; return the summary dict."""
     import openvino as ov
 
-    from runner.adapters.devices import fingerprint_without_openvino
+    from runner.host.cpu import fingerprint_without_openvino
 
     params = DEFAULTS | ctx.params
     device = ctx.device or "CPU"

@@ -1,6 +1,6 @@
 """The ``deploy`` op: turn one variant's model dir into deployable artifacts.
 
-Writes below ``ctx.out`` (published into the cache like any task output; `runner.deploy`
+Writes below ``ctx.out`` (published into the cache like any task output; `runner.deploy.materialize`
 then copies it into the run dir):
     optimum/                      OVModelFor*.from_pretrained loads this dir as is; it also
                                   holds openvino_tokenizer.xml (+ detokenizer) when
@@ -17,9 +17,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from runner.adapters.context import TaskContext
-from runner.bundle import write_bundle
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.deploy.bundle import write_bundle
+from runner.plan.context import TaskContext
 
 IR_XML, IR_BIN = "openvino_model.xml", "openvino_model.bin"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from runner.adapters.context import TaskContext
-from runner.errors import OvrunError
-from runner.recipe.model import TASK_METRIC
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
+from runner.recipe.spec import TASK_METRIC
 
 # task -> the metric it measures (as the recipe resolves it), and the output it reads
 _METRICS = TASK_METRIC
@@ -36,7 +36,7 @@ class _Runner:
     def __init__(
         self, core: Any, model_dir: Path, device: str, properties: dict[str, Any], output: str
     ):
-        from runner.adapters.weights import read_ir
+        from runner.adapters.ir import read_ir
 
         model = read_ir(model_dir)
         try:
@@ -246,7 +246,7 @@ def _check_task(params: dict[str, Any]) -> str:
 def run(ctx: TaskContext) -> dict:
     import openvino as ov
 
-    from runner.adapters.datasets import load_samples
+    from runner.adapters.dataset import load_samples
 
     task = _check_task(ctx.params)
     device = ctx.params.get("device") or ctx.device or "CPU"

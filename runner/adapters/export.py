@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.adapters import model_sources
-from runner.adapters.context import TaskContext
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 # Recipe task -> optimum task; causal LMs are exported stateful with a KV cache, the form
 # OVModelForCausalLM and openvino-genai run.

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 
 
 def make_feed(model_inputs: Iterable[Any], sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -30,7 +30,7 @@ def make_feed(model_inputs: Iterable[Any], sample: dict[str, np.ndarray]) -> dic
     if input_ids.ndim != 2:
         raise OvrunError(
             f"sample input_ids must be [batch, length], got shape {list(input_ids.shape)}",
-            hint="load samples with runner.adapters.datasets.load_samples",
+            hint="load samples with runner.adapters.dataset.load_samples",
         )
     feed = {}
     for port in model_inputs:

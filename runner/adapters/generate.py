@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from runner.adapters.benchmark import latency_stats, peak_rss_mb
-from runner.adapters.context import TaskContext
 from runner.adapters.devices import require_device
 from runner.adapters.feeds import synthetic_sample
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 DEFAULTS: dict[str, Any] = {
     "hint": "LATENCY",
@@ -122,7 +122,7 @@ def run(ctx: TaskContext) -> dict[str, Any]:
 def _prompts(ctx: TaskContext, params: dict[str, Any], model_dir) -> list[np.ndarray]:
     batch, seq_len = int(params["batch"]), int(params["seq_len"])
     if params["prompts"] == "dataset":
-        from runner.adapters.datasets import load_samples
+        from runner.adapters.dataset import load_samples
 
         if batch != 1:
             raise OvrunError(

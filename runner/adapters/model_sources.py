@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from runner.adapters.context import TaskContext
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 IR_XML = "openvino_model.xml"
 IR_BIN = "openvino_model.bin"

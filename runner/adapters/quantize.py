@@ -8,17 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.adapters.context import TaskContext
-from runner.adapters.weights import (
-    CONV_OPS,
-    iter_weights,
-    nncf_failure,
-    nncf_user_errors,
-    read_ir,
-    save_model_dir,
-    weight_bits,
-)
-from runner.errors import OvrunError
+from runner.adapters.ir import CONV_OPS, iter_weights, read_ir, save_model_dir, weight_bits
+from runner.adapters.nncf_errors import nncf_failure, nncf_user_errors
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 _PRESETS = ("performance", "mixed")
 _MODEL_TYPES = ("transformer",)
@@ -152,7 +145,7 @@ def _summary(model: Any) -> dict[str, Any]:
 def run(ctx: TaskContext) -> dict:
     import nncf
 
-    from runner.adapters.datasets import load_samples
+    from runner.adapters.dataset import load_samples
 
     resolved = _resolve(ctx.params)
     source = ctx.model_dir("model")

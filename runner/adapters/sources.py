@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 
 TEXT_FORMATS = ("text", "jsonl", "csv", "tsv", "parquet", "datasets_dir")
 

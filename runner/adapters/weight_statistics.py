@@ -10,8 +10,8 @@ serves every such variant.
 
 from __future__ import annotations
 
-from runner.adapters.context import TaskContext
-from runner.adapters.weights import read_ir
+from runner.adapters.ir import read_ir
+from runner.plan.context import TaskContext
 
 STATS_DIR = "statistics"
 
@@ -21,7 +21,7 @@ def run(ctx: TaskContext) -> dict:
     from nncf.common.factory import build_graph
     from nncf.quantization.statistics_caching import cache_weight_compression_statistics
 
-    from runner.adapters.datasets import load_samples
+    from runner.adapters.dataset import load_samples
     from runner.adapters.feeds import make_feed
 
     model = read_ir(ctx.model_dir("model"))

@@ -16,20 +16,22 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from queue import SimpleQueue
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from runner.cache import Cache
+from runner.cache.store import Cache
 from runner.executor import warmup
+from runner.executor.base import STOPPED, Outcome, RunOptions, pruned
 from runner.executor.interrupts import DeferredInterrupt
-from runner.executor.local import NullProgress
 from runner.executor.priority import priorities
 from runner.executor.ready import ReadyQueue
-from runner.executor.task_runner import Outcome, execute_task
+from runner.executor.task import execute_task
 from runner.executor.threads import budget_for, host_cores, slots_per_host, thread_budget
-from runner.keying import Decision
-from runner.plan import Plan, Task
+
+if TYPE_CHECKING:
+    from runner.cache.decision import Decision
+    from runner.plan.tasks import Plan, Task
 
 DEVICE_RESOURCE = "device."
 STARTED_TOPIC = "ovrun-task-started"  # worker -> client event: a task began on a worker
@@ -41,9 +43,9 @@ class AdvertiseDevices(WorkerPlugin):
     name = "ovrun-advertise-devices"
 
     def setup(self, worker):
-        import openvino as ov
+        from runner.adapters.devices import device_names
 
-        found = {f"{DEVICE_RESOURCE}{d.split('.')[0]}": 1 for d in ov.Core().available_devices}
+        found = {f"{DEVICE_RESOURCE}{name}": 1 for name in device_names()}
         missing = {k: v for k, v in found.items() if k not in worker.state.total_resources}
         if missing:
             return worker.set_resources(**{**worker.state.total_resources, **missing})
@@ -91,17 +93,12 @@ class DaskExecutor:
     def __init__(
         self,
         cache: Cache,
-        log_dir: Path,
-        progress=None,
-        keep_going: bool = False,
         scheduler: str | None = None,
         workers: int | None = None,
         retries: int = 2,
     ):
         self.cache = cache
-        self.log_dir = log_dir
-        self.progress = progress or NullProgress()
-        self.keep_going = keep_going
+        self.options = RunOptions(Path("."))  # the current run's, set by run()
         self.scheduler = scheduler
         self.workers = workers
         self.retries = retries
@@ -169,16 +166,31 @@ class DaskExecutor:
             for addr, w in workers.items()
         }
 
+    @property
+    def progress(self):
+        return self.options.progress
+
     # -- running -----------------------------------------------------------------
-    def run(self, plan: Plan, decisions: dict[str, Decision]) -> dict[str, Outcome]:
+    def run(
+        self, plan: Plan, decisions: dict[str, Decision], options: RunOptions
+    ) -> dict[str, Outcome]:
         from distributed import wait
+
+        self.options = options
 
         to_run = [t for t in plan.order() if decisions[t.id].state not in ("cached", "skipped")]
         self.client.register_plugin(
             warmup.WarmUp(warmup.modules_for([t.op for t in to_run])), name=warmup.WarmUp.name
         )
         slots = slots_per_host(self.client.scheduler_info(n_workers=-1)["workers"])
-        queue = ReadyQueue(plan, decisions, priorities(plan), self.progress.finish)
+        queue = ReadyQueue(
+            plan,
+            decisions,
+            priorities(plan),
+            self.progress.finish,
+            # search candidates are pruned on what has finished when they become ready
+            lambda task, outcomes: pruned(plan, task, outcomes, self.cache),
+        )
         running: dict[str, Any] = {}  # future key -> future
         tasks: dict[str, Task] = {}  # future key -> task
         # start events arrive on the client's event-loop thread; the progress view is fed
@@ -224,7 +236,7 @@ class DaskExecutor:
         except Exception as exc:  # the worker died more often than retries allow
             outcome = Outcome(task.id, "failed", f"{type(exc).__name__}: {exc}", exit_code=1)
         queue.record(task, outcome)
-        if outcome.state == "failed" and not self.keep_going and not queue.stopped:
+        if outcome.state == "failed" and not self.options.keep_going and not queue.stopped:
             self._stop(queue, running, tasks)
 
     def _submit_ready(self, queue, plan, decisions, slots, running, tasks) -> None:
@@ -239,7 +251,7 @@ class DaskExecutor:
                 task,
                 {role: plan.tasks[dep].key for role, dep in task.deps.items()},
                 decisions[task.id].reason == "forced",
-                str(self.log_dir),
+                str(self.options.log_dir),
                 slots,
                 key=f"ovrun-{task.id}-{task.key[:16]}",
                 resources=device_requirements(task.device) or None,
@@ -254,8 +266,6 @@ class DaskExecutor:
         self.client.cancel(list(running.values()))
         for key in list(running):
             task = tasks.pop(key)
-            queue.record(
-                task, Outcome(task.id, "blocked", "run stopped after a failure (use --keep-going)")
-            )
+            queue.record(task, Outcome(task.id, "blocked", STOPPED))
         running.clear()
         queue.stop()

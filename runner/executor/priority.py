@@ -8,7 +8,7 @@ overlaps them wherever they are placed."""
 
 from __future__ import annotations
 
-from runner.plan import Plan
+from runner.plan.tasks import Plan
 
 
 def downstream_depth(plan: Plan) -> dict[str, int]:

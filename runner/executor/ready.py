@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from runner.executor.local import settle
-from runner.executor.task_runner import Outcome
-from runner.keying import Decision
-from runner.plan import Plan, Task
+from runner.executor.base import Outcome, settle
+
+if TYPE_CHECKING:
+    from runner.cache.decision import Decision
+    from runner.plan.tasks import Plan, Task
 
 
 class ReadyQueue:
@@ -27,12 +30,14 @@ class ReadyQueue:
         plan: Plan,
         decisions: dict[str, Decision],
         priority: dict[str, int],
-        on_outcome,
+        on_outcome: Callable[[Task, Outcome], None],
+        prune: Callable[[Task, dict[str, Outcome]], Outcome | None] = lambda task, outcomes: None,
     ):
         self.plan = plan
         self.decisions = decisions
         self.priority = priority
         self.on_outcome = on_outcome  # (task, outcome) -> None, e.g. progress.finish
+        self.prune = prune  # (task, outcomes so far) -> a skip, or None to run it
         self.outcomes: dict[str, Outcome] = {}
         self.stopped = False
         self._index = {tid: i for i, tid in enumerate(plan.tasks)}
@@ -80,6 +85,8 @@ class ReadyQueue:
         while todo:
             task = self.plan.tasks[todo.popleft()]
             settled = settle(task, self.decisions[task.id], self.outcomes, self.stopped)
+            if settled is None:
+                settled = self.prune(task, self.outcomes)
             if settled is None:
                 heapq.heappush(self._heap, (-self.priority[task.id], self._index[task.id], task.id))
                 continue

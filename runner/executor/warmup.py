@@ -51,7 +51,7 @@ def wait() -> None:
 def _import_all(previous: threading.Thread | None, modules: list[str]) -> None:
     if previous is not None:  # a second run on a long-lived worker: one importer at a time
         previous.join()
-    from runner.adapters import heavy_imports
+    from runner.executor import heavy_imports
     from runner.executor.host_lock import host_turn
 
     # importing is work too: on a long-lived cluster it must not run beside a measurement

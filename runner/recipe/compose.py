@@ -14,13 +14,12 @@ recipe file") are made absolute against that base file's directory.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError, suggest
 from runner.recipe.load import Path_, RecipeDoc, load_file
 
 MAX_EXTENDS_DEPTH = 16
@@ -207,12 +206,13 @@ def _apply_params(doc: RecipeDoc, given: list[str]) -> None:
         if not sep or not name:
             raise OvrunError(f"--param {item!r} is not NAME=VALUE", hint="e.g. --param samples=100")
         if name not in defaults:
-            close = difflib.get_close_matches(name, list(defaults), n=1)
             raise OvrunError(
                 f"--param {name}: the recipe declares no parameter '{name}'",
-                hint=f"did you mean '{close[0]}'?"
-                if close
-                else f"declared: {', '.join(defaults) or 'none'} (add it under params:)",
+                hint=suggest(
+                    name,
+                    defaults,
+                    otherwise=f"declared: {', '.join(defaults) or 'none'} (add it under params:)",
+                ),
             )
         values[name] = _typed_like(defaults[name], raw, f"--param {item}")
     if given:
@@ -227,12 +227,9 @@ def _apply_params(doc: RecipeDoc, given: list[str]) -> None:
             return value
         for name in _PARAM.findall(value):
             if name not in values:
-                close = difflib.get_close_matches(name, list(values), n=1)
                 raise OvrunError(
                     f"unknown parameter ${{{name}}}",
-                    hint=f"did you mean '{close[0]}'?"
-                    if close
-                    else "declare it with a default under params:",
+                    hint=suggest(name, values, otherwise="declare it with a default under params:"),
                     location=doc.location(path),
                 )
         whole = _PARAM.fullmatch(value)

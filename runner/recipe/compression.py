@@ -6,9 +6,12 @@ error pointing at its recipe line, not a failure minutes into a run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+
+if TYPE_CHECKING:
+    from runner.recipe.spec import Recipe, VariantSpec
 
 DATA_AWARE = ("awq", "scale_estimation", "gptq", "lora_correction")
 DATA_METRICS = (
@@ -23,7 +26,7 @@ EIGHT_BIT = ("int8_sym", "int8_asym")
 ACCURACY_CONTROL_METRIC = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
 
 
-def check_compression(recipe: Any) -> None:
+def check_compression(recipe: Recipe) -> None:
     for name, variant in recipe.variants.items():
         if variant.compress_weights is not None:
             _check_weights(recipe, name, variant.compress_weights)
@@ -31,12 +34,12 @@ def check_compression(recipe: Any) -> None:
             _check_accuracy_control(recipe, name, variant.quantize)
         if variant.search is not None:
             _check_search(recipe, name, variant)
-    from runner.lint import check
+    from runner.recipe.lint import check
 
     check(recipe)  # device lint: errors exit 2 here, warnings print
 
 
-def _check_weights(recipe: Any, name: str, cw: dict[str, Any]) -> None:
+def _check_weights(recipe: Recipe, name: str, cw: dict[str, Any]) -> None:
     where = ("variants", name, "compress_weights")
     mode = cw.get("mode", "int8_asym")
     for option in DATA_AWARE:
@@ -63,7 +66,7 @@ def _check_weights(recipe: Any, name: str, cw: dict[str, Any]) -> None:
         )
 
 
-def _check_accuracy_control(recipe: Any, name: str, q: dict[str, Any]) -> None:
+def _check_accuracy_control(recipe: Recipe, name: str, q: dict[str, Any]) -> None:
     where = ("variants", name, "quantize")
     if q.get("max_drop") is None:
         for option in ("metric", "validation_dataset", "max_num_iterations"):
@@ -95,7 +98,7 @@ def _check_accuracy_control(recipe: Any, name: str, q: dict[str, Any]) -> None:
         )
 
 
-def _check_search(recipe: Any, name: str, variant: Any) -> None:
+def _check_search(recipe: Recipe, name: str, variant: VariantSpec) -> None:
     where = ("variants", name, "search")
     if recipe.evaluate is None:
         raise OvrunError(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 from runner.recipe.load import RecipeDoc
 
 # Source kinds in the order the docs list them; exactly one per entry.

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from runner.errors import Location, OvrunError
+from runner.core.errors import Location, OvrunError
 
 MAX_BYTES = 1_000_000  # a recipe is a page of YAML; anything this large is a mistake or an attack
 MAX_NODES = 100_000  # counts nodes after alias expansion: stops "billion laughs"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 from runner.recipe.load import RecipeDoc
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -280,14 +280,3 @@ def check_trust_remote_code(doc: RecipeDoc, model_raw: dict[str, Any], source: S
             location=where,
         )
     return True
-
-
-def check_code_allowed(recipe: Any, allow_code: bool) -> None:
-    """Running repository code also needs the user's consent on the command line."""
-    if recipe.model.trust_remote_code and not allow_code:
-        raise OvrunError(
-            "the recipe sets trust_remote_code: true, which runs Python code from the model "
-            "repository",
-            hint="review that code at the pinned revision, then re-run with --allow-code",
-            location=recipe.location("model", "trust_remote_code"),
-        )

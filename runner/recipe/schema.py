@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
+import contextlib
+import hashlib
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError, suggest
 from runner.recipe.load import RecipeDoc
 
 SCHEMA_FILE = "recipe.schema.json"
@@ -27,6 +28,14 @@ def load_schema() -> dict:
     return json.loads(schema_path().read_text(encoding="utf-8"))
 
 
+def _digest(doc: RecipeDoc) -> str:
+    # types matter to the schema (a date is not a string): they are part of what is hashed
+    data = json.dumps(
+        doc.data, sort_keys=True, default=lambda o: f"<{type(o).__name__}>{o!r}"
+    ).encode()
+    return hashlib.sha256(schema_path().read_bytes() + b"\0" + data).hexdigest()
+
+
 @cache
 def _validator():
     import jsonschema  # ~0.18 s; only commands that validate pay it
@@ -35,8 +44,7 @@ def _validator():
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str | None:
-    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    return suggest(str(word), choices)
 
 
 def _describe(path: tuple) -> str:
@@ -208,10 +216,20 @@ def _position_key(doc: RecipeDoc, error) -> tuple[int, int]:
     return (loc.line or 0, loc.col or 0)
 
 
-def validate(doc: RecipeDoc) -> None:
-    """Raise the first (by position in the file) schema violation as an OvrunError."""
+def validate(doc: RecipeDoc, memo_dir: Path | None = None) -> None:
+    """Raise the first (by position in the file) schema violation as an OvrunError.
+
+    ``memo_dir`` remembers documents that passed (by a digest of the schema and the composed
+    data), so a rerun of an unchanged recipe does not pay for importing jsonschema."""
+    stamp = memo_dir / _digest(doc) if memo_dir is not None else None
+    if stamp is not None and stamp.is_file():
+        return
     errors = list(_validator().iter_errors(doc.data))
     if not errors:
+        if stamp is not None:
+            with contextlib.suppress(OSError):  # a read-only cache only loses the shortcut
+                stamp.parent.mkdir(parents=True, exist_ok=True)
+                stamp.touch()
         return
     errors.sort(key=lambda e: _position_key(doc, e))
     raise _to_ovrun_error(doc, errors[0])

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 from runner.report.stats import cell_value, verdict
 
 

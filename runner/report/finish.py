@@ -1,13 +1,15 @@
 """The end of `ovrun run`: complete the results document (fingerprint, assertions), write
-report.html, print the assertion verdicts. Kept apart from run.py so the report area can
-grow without touching the run loop."""
+report.html, print the assertion verdicts."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.keys import lib_version
+from runner.cache.key import lib_version
+
+if TYPE_CHECKING:
+    from runner.recipe.asserts import Assertion
 
 # Libraries whose versions change what a benchmark or an evaluation measures.
 FINGERPRINT_LIBS = ("openvino", "nncf", "optimum-intel", "transformers", "numpy", "ovrun")
@@ -28,13 +30,13 @@ def fingerprint(host: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def complete(session, doc: dict[str, Any]) -> None:
+def complete(asserts: list[Assertion], doc: dict[str, Any]) -> None:
     """Add the fingerprint and the assertion verdicts to ``doc`` in place."""
-    from runner.asserts import check_all
+    from runner.report.asserts import check_all
 
     doc["host"] = fingerprint(doc.get("host"))
-    if session.recipe.asserts and doc.get("benchmarks") is not None:
-        doc["asserts"] = check_all(session.recipe.asserts, doc)
+    if asserts and doc.get("benchmarks") is not None:
+        doc["asserts"] = check_all(asserts, doc)
 
 
 def asserts_failed(doc: dict[str, Any]) -> bool:
@@ -42,7 +44,7 @@ def asserts_failed(doc: dict[str, Any]) -> bool:
 
 
 def print_asserts(doc: dict[str, Any], console) -> None:
-    from runner.asserts import describe
+    from runner.report.asserts import describe
 
     for record in doc.get("asserts") or []:
         style = {True: "green", False: "bold red", None: "yellow"}[record["passed"]]
@@ -51,14 +53,10 @@ def print_asserts(doc: dict[str, Any], console) -> None:
 
 def write_html(doc: dict[str, Any], out_dir: Path, console) -> Path | None:
     """report.html beside results.json; a rendering problem never fails the run."""
-    from runner.atomic import write_text_atomic
-
-    try:
-        from runner.report.html import render, stamp_comment
-    except ImportError as exc:  # a partial install of ovrun itself
-        console.print(f"report.html not written: {exc}", style="yellow", highlight=False)
-        return None
     import json
+
+    from runner.core.atomic import write_text_atomic
+    from runner.report.stamp import stamp_comment
 
     path = out_dir / "report.html"
     shown = json.loads(json.dumps(doc, sort_keys=True, default=str))
@@ -67,6 +65,11 @@ def write_html(doc: dict[str, Any], out_dir: Path, console) -> Path | None:
             return path  # same results as the page already shows: no redraw
     except OSError:
         pass
+    try:
+        from runner.report.html import render
+    except ImportError as exc:  # a partial install of ovrun itself
+        console.print(f"report.html not written: {exc}", style="yellow", highlight=False)
+        return None
     # render what results.json holds (same key order), so `ovrun report` reproduces the page
     write_text_atomic(path, render(shown))
     return path

@@ -11,7 +11,8 @@ import math
 import time
 from typing import Any
 
-from runner.report import svg
+from runner.report import pareto, svg
+from runner.report.stamp import stamp_comment
 from runner.report.stats import cell_value, speedup_verdict
 
 _CSS = """
@@ -133,12 +134,8 @@ def pareto_chart(results: dict[str, Any]) -> str:
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Points no other point beats on both throughput and accuracy, by throughput."""
-    front = [
-        p
-        for p in points
-        if not any(q[0] >= p[0] and q[1] >= p[1] and (q[0] > p[0] or q[1] > p[1]) for q in points)
-    ]
-    return sorted(set(front))
+    costs = [(-throughput, -accuracy) for throughput, accuracy in points]
+    return sorted({points[i] for i in pareto.front(costs)})
 
 
 def size_chart(results: dict[str, Any]) -> str:
@@ -297,7 +294,7 @@ def _gates(results: dict[str, Any]) -> str:
             f"max_drop {_e(g['max_drop'])})</li>"
         )
     for a in results.get("asserts") or []:
-        from runner.asserts import describe
+        from runner.report.asserts import describe
 
         cls = {True: "ok", False: "bad", None: "warn"}[a["passed"]]
         items.append(f'<li class="{cls}">{_e(describe(a))}</li>')
@@ -364,7 +361,7 @@ def _precision_note(results: dict[str, Any]) -> str:
 
 def _int8_note(results: dict[str, Any]) -> str:
     """Why a quantized variant can be slower: shown only where the CPU lacks VNNI / AMX."""
-    from runner.adapters.devices import int8_acceleration
+    from runner.host.cpu import int8_acceleration
 
     cpu = (results.get("host") or {}).get("host") or {}
     quantized = [
@@ -381,21 +378,6 @@ def _int8_note(results: dict[str, Any]) -> str:
         "fall back to float kernels with extra (de)quantization steps, so they can be slower "
         "than FP32 on this CPU even though they are smaller.</p>"
     )
-
-
-def content_stamp(results: dict[str, Any]) -> str:
-    """Digest of what the page shows: the results without this run's bookkeeping (task states,
-    wall time), so a fully cached rerun can keep the page instead of redrawing every chart."""
-    import hashlib
-    import json
-
-    shown = {k: v for k, v in results.items() if k != "run"}
-    text = json.dumps(shown, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def stamp_comment(results: dict[str, Any]) -> str:
-    return f"<!-- ovrun-report {content_stamp(results)} -->"
 
 
 def render(results: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runner.atomic import write_text_atomic
+from runner.core.atomic import write_text_atomic
 
 
 def _fmt(value: Any, spec: str) -> str:

@@ -9,9 +9,9 @@ import openvino as ov
 import pytest
 
 from runner.adapters import benchmark
-from runner.adapters.context import TaskContext
 from runner.adapters.devices import DeviceUnavailable
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 SEQ_LEN = 16
 

@@ -10,9 +10,9 @@ import pytest
 from tiny_models import write_text_corpus
 from transformers import AutoTokenizer
 
-from runner.adapters import datasets
-from runner.adapters.context import TaskContext
-from runner.errors import OvrunError
+from runner.adapters import dataset as datasets
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 
 def model_input(tmp: Path, model_dir: Path) -> Path:

@@ -10,7 +10,8 @@ import openvino as ov
 import pytest
 
 from runner.adapters import devices
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.host import cpu
 
 
 def test_probe_lists_cpu_with_capabilities() -> None:
@@ -30,8 +31,8 @@ def test_fingerprint_matches_proc_cpuinfo() -> None:
         pytest.skip("needs /proc/cpuinfo")
     flag_lines = [line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")]
     flags = set(flag_lines[0].partition(":")[2].split())
-    fingerprint = devices.fingerprint_without_openvino()
-    expected = [flag for flag in devices.RELEVANT_FLAGS if flag in flags]
+    fingerprint = cpu.fingerprint_without_openvino()
+    expected = [flag for flag in cpu.RELEVANT_FLAGS if flag in flags]
     assert fingerprint["cpu_flags_relevant"] == expected
     assert fingerprint["cores"] >= 1
     assert fingerprint["os"] and fingerprint["python"]
@@ -39,7 +40,7 @@ def test_fingerprint_matches_proc_cpuinfo() -> None:
 
 def test_fingerprint_does_not_import_openvino() -> None:
     code = (
-        "import sys; from runner.adapters.devices import fingerprint_without_openvino as f; "
+        "import sys; from runner.host.cpu import fingerprint_without_openvino as f; "
         "assert f()['cpu_model']; assert 'openvino' not in sys.modules, 'openvino imported'"
     )
     root = Path(__file__).resolve().parents[2]
@@ -51,27 +52,27 @@ def _host(**overrides: object) -> dict:
 
 
 def test_int8_note_when_cpu_lacks_vnni_and_amx() -> None:
-    note = devices.int8_acceleration(_host(cpu_flags_relevant=["avx2", "avx512f"]))
+    note = cpu.int8_acceleration(_host(cpu_flags_relevant=["avx2", "avx512f"]))
     assert note is not None and "Test CPU" in note and "INT8" in note
 
 
 @pytest.mark.parametrize("flag", ["avx512_vnni", "avx_vnni", "amx_int8"])
 def test_no_int8_note_with_vnni_or_amx(flag: str) -> None:
-    assert devices.int8_acceleration(_host(cpu_flags_relevant=["avx2", flag])) is None
+    assert cpu.int8_acceleration(_host(cpu_flags_relevant=["avx2", flag])) is None
 
 
 def test_no_int8_note_when_flags_unknown_or_not_x86() -> None:
-    assert devices.int8_acceleration(_host(cpu_flags_relevant=None)) is None
-    assert devices.int8_acceleration(_host(machine="aarch64", cpu_flags_relevant=[])) is None
+    assert cpu.int8_acceleration(_host(cpu_flags_relevant=None)) is None
+    assert cpu.int8_acceleration(_host(machine="aarch64", cpu_flags_relevant=[])) is None
 
 
 def test_int8_note_for_this_host_agrees_with_its_flags() -> None:
-    fingerprint = devices.fingerprint_without_openvino()
+    fingerprint = cpu.fingerprint_without_openvino()
     flags = fingerprint["cpu_flags_relevant"]
     if flags is None or fingerprint["machine"].lower() not in ("x86_64", "amd64"):
         pytest.skip("needs an x86 host with /proc/cpuinfo")
     has_int8 = any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
-    assert (devices.int8_acceleration(fingerprint) is None) == has_int8
+    assert (cpu.int8_acceleration(fingerprint) is None) == has_int8
 
 
 @pytest.mark.parametrize("device", ["CPU", "AUTO", "AUTO:CPU", "AUTO:NPU,CPU"])

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from tiny_models import write_text_corpus
 
-from runner.adapters import datasets, evaluate, export, weights
-from runner.adapters.context import TaskContext
-from runner.errors import OvrunError
+from runner.adapters import compress_weights as weights
+from runner.adapters import dataset as datasets
+from runner.adapters import evaluate, export, ir
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 EVAL_SAMPLES = 10
@@ -90,7 +92,7 @@ def test_cosine_matches_a_manual_masked_mean_pooling(bert: dict[str, Path], tmp_
 
     core = ov.Core()
     compiled = {
-        name: core.compile_model(bert[name] / "model" / weights.IR_XML, "CPU", F32)
+        name: core.compile_model(bert[name] / "model" / ir.IR_XML, "CPU", F32)
         for name in ("fp32", "int4")
     }
     scores = []

@@ -11,10 +11,11 @@ import pytest
 import torch
 from tiny_models import write_text_corpus
 
-from runner.adapters import datasets, export
-from runner.adapters.context import TaskContext
+from runner.adapters import dataset as datasets
+from runner.adapters import export
 from runner.adapters.feeds import make_feed
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 F32_HINT = {"INFERENCE_PRECISION_HINT": "f32"}
 

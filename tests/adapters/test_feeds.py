@@ -8,7 +8,7 @@ import pytest
 from openvino import opset13 as ops
 
 from runner.adapters.feeds import make_feed, synthetic_sample
-from runner.errors import OvrunError
+from runner.core.errors import OvrunError
 
 BERT_INPUTS = {
     "input_ids": ov.Type.i64,

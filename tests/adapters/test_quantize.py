@@ -9,11 +9,12 @@ import openvino as ov
 import pytest
 from tiny_models import write_text_corpus
 
-from runner.adapters import datasets, export, quantize
-from runner.adapters.context import TaskContext
+from runner.adapters import dataset as datasets
+from runner.adapters import export, quantize
 from runner.adapters.feeds import make_feed
-from runner.adapters.weights import IR_BIN, IR_XML, ir_size, iter_weights, read_ir
-from runner.errors import OvrunError
+from runner.adapters.ir import IR_BIN, IR_XML, ir_size, iter_weights, read_ir
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 CALIB_SAMPLES = 12
 BASE = {

@@ -9,9 +9,11 @@ import openvino as ov
 import pytest
 from tiny_models import write_text_corpus
 
-from runner.adapters import datasets, export, weights
-from runner.adapters.context import TaskContext
-from runner.errors import OvrunError
+from runner.adapters import compress_weights as weights
+from runner.adapters import dataset as datasets
+from runner.adapters import export, ir
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
 
 GROUP = 16  # divides the tiny BERT's hidden (32) and intermediate (64) sizes
 
@@ -45,14 +47,14 @@ def _compress(bert_out: Path, out: Path, **params: object) -> dict:
     return weights.run(_ctx(out, "compress_weights", params, inputs))
 
 
-def _saved_weights(out: Path) -> list[weights.Weight]:
-    return list(weights.iter_weights(ov.Core().read_model(out / "model" / weights.IR_XML)))
+def _saved_weights(out: Path) -> list[ir.Weight]:
+    return list(ir.iter_weights(ov.Core().read_model(out / "model" / ir.IR_XML)))
 
 
 def test_int8_asym_compresses_every_weight_to_u8(bert_out: Path, tmp_path: Path) -> None:
     result = _compress(bert_out, tmp_path, mode="int8_asym")
     saved = _saved_weights(tmp_path)
-    source = list(weights.iter_weights(weights.read_ir(bert_out / "model")))
+    source = list(ir.iter_weights(ir.read_ir(bert_out / "model")))
 
     assert {w.element_type for w in source} == {"f32"}
     assert {w.element_type for w in saved} == {"u8"}
@@ -60,10 +62,10 @@ def test_int8_asym_compresses_every_weight_to_u8(bert_out: Path, tmp_path: Path)
     assert sorted(w.size for w in saved) == sorted(w.size for w in source)
     assert result["weight_bits"] == {"int4": 0.0, "int8": 1.0, "f32/f16": 0.0}
     assert result["mode"] == "int8_asym" and result["nncf_params"]["group_size"] == -1
-    assert result["size_bytes"] == weights.ir_size(tmp_path / "model")
+    assert result["size_bytes"] == ir.ir_size(tmp_path / "model")
     # int8 stores a quarter of f32; scales and the unquantized norms/biases add a little.
-    bin_size = (tmp_path / "model" / weights.IR_BIN).stat().st_size
-    assert bin_size < (bert_out / "model" / weights.IR_BIN).stat().st_size / 3
+    bin_size = (tmp_path / "model" / ir.IR_BIN).stat().st_size
+    assert bin_size < (bert_out / "model" / ir.IR_BIN).stat().st_size / 3
 
 
 def test_int8_sym_ignores_int4_only_options_and_says_so(bert_out: Path, tmp_path: Path) -> None:
@@ -99,9 +101,7 @@ def test_int4_ratio_half_mixes_int4_and_int8_backup(bert_out: Path, tmp_path: Pa
     assert matmuls[-1].element_type == "u8"
     assert 0 < half["weight_bits"]["int4"] < full["weight_bits"]["int4"]
     # The XML grows with group-wise dequantization nodes; the weights file shrinks.
-    bin_sizes = [
-        (tmp_path / run / "model" / weights.IR_BIN).stat().st_size for run in ("full", "half")
-    ]
+    bin_sizes = [(tmp_path / run / "model" / ir.IR_BIN).stat().st_size for run in ("full", "half")]
     assert bin_sizes[0] < bin_sizes[1]
     assert sum(half["weight_bits"].values()) == pytest.approx(1.0)
 
@@ -129,7 +129,7 @@ def test_output_dir_keeps_config_and_tokenizer(bert_out: Path, tmp_path: Path) -
     source_files = {p.name for p in (bert_out / "model").iterdir()}
 
     assert {p.name for p in (tmp_path / "model").iterdir()} == source_files
-    for name in source_files - {weights.IR_XML, weights.IR_BIN}:
+    for name in source_files - {ir.IR_XML, ir.IR_BIN}:
         assert (tmp_path / "model" / name).read_bytes() == (bert_out / "model" / name).read_bytes()
 
 

@@ -1,0 +1,250 @@
+"""The ``dataset`` op: a ``data:`` entry to ready model inputs for calibration and evaluation.
+
+Sources (``params["format"]``): the text formats of :mod:`runner.adapters.sources`
+(tokenized with the model's tokenizer), ``npz`` (arrays that are already token ids) and
+``synthetic`` (seeded random token ids of a fixed length, for tests and smoke runs).
+
+``out/samples.npz`` holds int64 arrays ``input_ids``, ``attention_mask`` and, when the
+source has them, ``token_type_ids``, all shaped [N, L]: right-padded to the longest sample
+(``padding: longest``) or to ``max_length`` (``padding: max_length``, static shapes).
+``out/dataset.json`` records the padding policy and batch size; :func:`load_samples`
+reads both back and yields one feed-ready item per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from runner.adapters.sources import TEXT_FORMATS, read_texts
+from runner.core.errors import OvrunError
+from runner.plan.context import TaskContext
+
+SAMPLES_FILE = "samples.npz"
+LAYOUT_FILE = "dataset.json"
+_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+_FALLBACK_MAX_LENGTH = 512  # when neither the recipe nor the tokenizer gives a usable limit
+PADDINGS = ("longest", "max_length")
+
+
+def run(ctx: TaskContext) -> dict:
+    params = ctx.params
+    fmt = params.get("format", "text")
+    count = int(params.get("samples", 0))
+    if count < 1:
+        raise OvrunError(f"dataset samples must be at least 1, got {count}", hint="set samples: N")
+    padding = params.get("padding", "longest")
+    if padding not in PADDINGS:
+        raise OvrunError(f"unknown padding {padding!r}", hint=f"use one of {', '.join(PADDINGS)}")
+    batch = int(params.get("batch", 1))
+    if batch < 1:
+        raise OvrunError(f"dataset batch must be at least 1, got {batch}", hint="e.g. batch: 1")
+
+    if fmt in TEXT_FORMATS:
+        arrays, summary = _from_text(ctx, fmt, count, padding)
+    elif fmt == "npz":
+        arrays, summary = _from_npz(ctx, count, padding)
+    elif fmt == "synthetic":
+        arrays, summary = _synthetic(ctx, count)
+    else:
+        known = ", ".join((*TEXT_FORMATS, "npz", "synthetic"))
+        raise OvrunError(f"dataset format {fmt!r} is not supported", hint=f"use one of {known}")
+
+    np.savez(ctx.out / SAMPLES_FILE, **arrays)
+    layout = {"padding": padding, "batch": batch}
+    (ctx.out / LAYOUT_FILE).write_text(json.dumps(layout), encoding="utf-8")
+    lengths = arrays["attention_mask"].sum(axis=1)
+    rows = int(arrays["input_ids"].shape[0])
+    return {
+        "format": fmt,
+        "samples": rows,
+        "batches": -(-rows // batch),
+        **layout,
+        "padded_length": int(arrays["input_ids"].shape[1]),
+        "mean_length": float(lengths.mean()),
+        **summary,
+        "keys": sorted(arrays),
+    }
+
+
+def load_samples(dataset_dir: Path) -> list[dict[str, np.ndarray]]:
+    """One dict per batch, each array shaped [batch, length].
+
+    ``padding: longest`` trims every batch to its longest sample (batch 1: no padding at
+    all); ``padding: max_length`` keeps the stored static width."""
+    path = Path(dataset_dir) / SAMPLES_FILE
+    if not path.is_file():
+        raise OvrunError(f"no {SAMPLES_FILE} in {dataset_dir}", hint="run the dataset task first")
+    layout_file = Path(dataset_dir) / LAYOUT_FILE
+    layout = (
+        json.loads(layout_file.read_text(encoding="utf-8"))
+        if layout_file.is_file()
+        else {"padding": "longest", "batch": 1}
+    )
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    lengths = arrays["attention_mask"].sum(axis=1)
+    batch = int(layout.get("batch", 1))
+    static = layout.get("padding") == "max_length"
+    items = []
+    for start in range(0, len(lengths), batch):
+        stop = start + batch
+        width = arrays["input_ids"].shape[1] if static else int(lengths[start:stop].max())
+        items.append({key: values[start:stop, :width] for key, values in arrays.items()})
+    return items
+
+
+def _select(items: list, count: int, shuffle: bool, seed: int) -> list:
+    if shuffle:
+        items = list(items)
+        random.Random(seed).shuffle(items)
+    return items[:count]
+
+
+def _from_text(
+    ctx: TaskContext, fmt: str, count: int, padding: str
+) -> tuple[dict[str, np.ndarray], dict]:
+    params = ctx.params
+    texts = read_texts(
+        fmt, Path(ctx.files["source"]), params.get("field", "text"), params.get("split")
+    )
+    chosen = _select(texts, count, params.get("shuffle", False), int(params.get("seed", 0)))
+    tokenizer = _load_tokenizer(ctx.model_dir("model"))
+    max_length = _max_length(params.get("max_length"), tokenizer)
+
+    encoded = tokenizer(chosen, truncation=True, max_length=max_length)
+    full_lengths = [len(ids) for ids in tokenizer(chosen, truncation=False)["input_ids"]]
+    width = max_length if padding == "max_length" else None
+    arrays = _pad_right(encoded, tokenizer.pad_token_id, width)
+    ctx.log(f"tokenized {len(chosen)} of {len(texts)} {fmt} samples (max_length {max_length})")
+    return arrays, {
+        "max_length": max_length,
+        "truncated": sum(length > max_length for length in full_lengths),
+        "source_lines": len(texts),
+    }
+
+
+def _from_npz(ctx: TaskContext, count: int, padding: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Ready token ids: select rows, cut to max_length, keep (or add) the attention mask."""
+    params = ctx.params
+    source = Path(ctx.files["source"])
+    try:
+        with np.load(source) as data:
+            stored = {key: np.asarray(data[key]) for key in data.files}
+    except (OSError, ValueError) as err:
+        raise OvrunError(
+            f"cannot read {source} as .npz: {err}", hint="save with numpy.savez"
+        ) from err
+    if "input_ids" not in stored:
+        raise OvrunError(
+            f"{source} has no input_ids array (has: {', '.join(stored) or 'nothing'})",
+            hint="npz: takes arrays input_ids [N, L] and optionally attention_mask, token_type_ids",
+        )
+    ids = stored["input_ids"]
+    if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise OvrunError(
+            f"{source}: input_ids must be a 2-D integer array, got {ids.dtype} {list(ids.shape)}",
+            hint="store token ids shaped [samples, length]",
+        )
+    arrays = {key: stored[key].astype(np.int64) for key in _KEYS if key in stored}
+    for key, values in arrays.items():
+        if values.shape != ids.shape:
+            raise OvrunError(
+                f"{source}: {key} is {list(values.shape)}, input_ids is {list(ids.shape)}",
+                hint="every array must have the shape of input_ids",
+            )
+    arrays.setdefault("attention_mask", np.ones_like(arrays["input_ids"]))
+    rows = _select(
+        list(range(ids.shape[0])), count, params.get("shuffle", False), int(params.get("seed", 0))
+    )
+    max_length = int(params.get("max_length") or ids.shape[1])
+    arrays = {key: values[rows, :max_length] for key, values in arrays.items()}
+    if padding == "max_length" and arrays["input_ids"].shape[1] < max_length:
+        extra = max_length - arrays["input_ids"].shape[1]
+        arrays = {key: np.pad(values, ((0, 0), (0, extra))) for key, values in arrays.items()}
+    # A sample's real tokens must come first: load_samples trims by the mask's row sums.
+    mask = arrays["attention_mask"]
+    real = mask.sum(axis=1)
+    if any(mask[row, : real[row]].min(initial=1) == 0 for row in range(mask.shape[0])):
+        raise OvrunError(
+            f"{source}: attention_mask has padding before real tokens",
+            hint="store samples right-padded (mask 1...1 0...0)",
+        )
+    return arrays, {"max_length": max_length, "source_lines": int(ids.shape[0])}
+
+
+def _synthetic(ctx: TaskContext, count: int) -> tuple[dict[str, np.ndarray], dict]:
+    """Seeded random ids in [0, vocab) with a full mask: shapes and ranges only, no meaning."""
+    params = ctx.params
+    spec = params.get("synthetic") or {}
+    length = int(spec.get("length", params.get("max_length") or 32))
+    vocab = spec.get("vocab_size") or _vocab_size(ctx.model_dir("model"))
+    rng = np.random.default_rng(int(params.get("seed", 0)))
+    ids = rng.integers(0, int(vocab), size=(count, length), dtype=np.int64)
+    ctx.log(f"synthetic: {count} samples of {length} random ids below {vocab}")
+    return {"input_ids": ids, "attention_mask": np.ones_like(ids)}, {
+        "max_length": length,
+        "vocab_size": int(vocab),
+    }
+
+
+def _vocab_size(model_dir: Path) -> int:
+    config = model_dir / "config.json"
+    try:
+        vocab = json.loads(config.read_text(encoding="utf-8")).get("vocab_size")
+    except (OSError, ValueError):
+        vocab = None
+    if not isinstance(vocab, int) or vocab < 1:
+        raise OvrunError(
+            f"cannot read vocab_size from {config}",
+            hint="set synthetic: {length: N, vocab_size: V}",
+        )
+    return vocab
+
+
+def _load_tokenizer(model_dir: Path):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        raise OvrunError(
+            f"cannot load a tokenizer from {model_dir}",
+            hint="the model must ship tokenizer files (tokenizer.json / tokenizer_config.json)",
+        ) from err
+
+
+def _max_length(requested: int | None, tokenizer) -> int:
+    if requested is not None:
+        if int(requested) < 1:
+            raise OvrunError(f"max_length must be at least 1, got {requested}", hint="e.g. 128")
+        return int(requested)
+    # Tokenizers without a limit report a huge sentinel as model_max_length.
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if limit and limit <= 100_000 else _FALLBACK_MAX_LENGTH
+
+
+def _pad_right(
+    encoded, pad_token_id: int | None, width: int | None = None
+) -> dict[str, np.ndarray]:
+    rows = encoded["input_ids"]
+    width = width or max(len(ids) for ids in rows)
+    arrays = {}
+    for key in _KEYS:
+        if key not in encoded:
+            continue
+        fill = (pad_token_id or 0) if key == "input_ids" else 0
+        array = np.full((len(rows), width), fill, dtype=np.int64)
+        for row, values in enumerate(encoded[key]):
+            array[row, : len(values)] = values
+        arrays[key] = array
+    if "attention_mask" not in arrays:
+        # load_samples trims by the mask, so always store one.
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, ids in enumerate(rows):
+            mask[row, : len(ids)] = 1
+        arrays["attention_mask"] = mask
+    return arrays

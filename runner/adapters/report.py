@@ -1,0 +1,109 @@
+"""The `report` op: gathers benchmark and evaluation results into one results document.
+
+Pure Python and cheap; it is still a keyed task so a fully cached run re-uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from runner.plan.context import TaskContext
+
+RESULTS_SCHEMA = "ovrun.results/2"  # schemas/results.schema.json
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads((path / "result.json").read_text(encoding="utf-8"))
+
+
+def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
+    cells = params["cells"]
+    skipped = params.get("skipped", {})
+    benchmarks: list[dict[str, Any]] = []
+    evaluations: dict[str, dict[str, Any]] = {}
+    compressions: dict[str, dict[str, Any]] = {}  # variant -> what the compression applied
+    for task_id, labels in cells.items():
+        if labels["op"] in ("benchmark", "generate"):  # generate: LLM cells
+            row = {
+                "task": task_id,
+                **{k: v for k, v in labels.items() if k != "op"},
+            }
+            row.setdefault("cell", f"{labels['device']}:{labels['hint']}")
+            if task_id in skipped:
+                row.update(status="skipped", reason=skipped[task_id])
+            elif task_id in inputs:
+                row.update(status="ok", **_read(inputs[task_id]))
+            else:
+                row.update(status="missing", reason="task did not produce a result")
+            benchmarks.append(row)
+        elif labels["op"] in ("quantize", "compress_weights") and task_id in inputs:
+            from runner.report.applied import applied
+
+            compressions[labels["variant"]] = applied(_read(inputs[task_id]))
+        elif labels["op"] == "evaluate" and task_id in inputs:
+            evaluations[labels["variant"]] = {
+                "task": task_id,
+                "reference": labels["reference"],
+                **_read(inputs[task_id]),
+            }
+
+    reference = params.get("reference")
+    _add_speedups(benchmarks, reference)
+    gates = []
+    max_drop = params.get("max_drop")
+    if max_drop is not None:
+        for variant, ev in sorted(evaluations.items()):
+            drop = ev.get("accuracy_drop")
+            gates.append(
+                {
+                    "variant": variant,
+                    "metric": ev.get("metric"),
+                    "value": ev.get("value"),
+                    "accuracy_drop": drop,
+                    "max_drop": max_drop,
+                    "passed": drop is not None and drop <= max_drop,
+                }
+            )
+    return {
+        "schema": RESULTS_SCHEMA,
+        "recipe": params["recipe"],
+        "reference": reference,
+        "metric": params.get("metric"),
+        "variants": {
+            name: {**v, **({"applied": compressions[name]} if name in compressions else {})}
+            for name, v in params["variants"].items()
+        },
+        "benchmarks": benchmarks,
+        "evaluations": evaluations,
+        "gates": gates,
+    }
+
+
+def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> None:
+    """Throughput of each cell relative to the reference variant in the same matrix cell,
+    with the range the repeats allow and whether the difference exceeds that noise."""
+    from runner.report.stats import speedup, speedup_verdict
+
+    if reference is None:
+        return
+    doc = {"reference": reference, "benchmarks": benchmarks}
+    for b in benchmarks:
+        if b["status"] != "ok":
+            continue
+        found = speedup(doc, b)
+        if isinstance(found, str):
+            continue
+        b["speedup_vs_reference"] = found[0]
+        if b["variant"] != reference:
+            b["speedup_range"] = [found[1], found[2]]
+            b["speedup_verdict"] = speedup_verdict(doc, b)
+
+
+def run(ctx: TaskContext) -> dict[str, Any]:
+    results = build_results(ctx.params, ctx.inputs)
+    (ctx.out / "results.json").write_text(
+        json.dumps(results, indent=1, sort_keys=True), encoding="utf-8"
+    )
+    passed = all(g["passed"] for g in results["gates"])
+    return {"cells": len(results["benchmarks"]), "gates_passed": passed}

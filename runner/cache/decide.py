@@ -1,0 +1,112 @@
+"""Give every task of a plan its content key and decide what is cached, skipped or will run,
+with the reason. Needs no heavy import: keys depend on params and upstream keys, not outputs.
+
+Decided once per session: the shared cache is consulted (and, for a run, its hits pulled)
+and the cached report entry re-hashed here, so nothing later rewrites a decision."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from runner.cache.decision import Decision
+from runner.cache.digest import DigestMemo
+from runner.cache.integrity import corrupt_report_entry
+from runner.cache.key import diff, key_of, preimage
+from runner.cache.store import Cache
+from runner.plan.tasks import REPORT, Plan, Task
+
+if TYPE_CHECKING:
+    from runner.cache.remote import Remote
+
+
+def assign_keys(plan: Plan, memo: DigestMemo) -> None:
+    """Fill in each task's preimage and key (skipped tasks have none: they never run)."""
+    for task in plan.order():
+        if task.id in plan.skipped:
+            continue
+        files = {role: memo.any(path) for role, path in task.files.items()}
+        upstream = {role: plan.tasks[dep].key for role, dep in task.deps.items()}
+        task.preimage = preimage(task.op, task.params, upstream, files, task.device)
+        task.key = key_of(task.preimage)
+
+
+def decide(
+    plan: Plan,
+    cache: Cache,
+    force: set[str] | None = None,
+    *,
+    remote: Remote | None = None,
+    pull: bool = False,
+) -> dict[str, Decision]:
+    """cached / run / skipped for each task, with a reason a person can act on.
+
+    ``force``: task ids to re-run; an empty set means every task. ``remote``: the team's cache;
+    with ``pull`` (a run) its hits are downloaded and the cached report entry is re-hashed,
+    without it (`plan`) a remote hit is shown as what a run would take from there."""
+    local = _decide_local(plan, cache, force)
+    if remote is None:
+        decisions = local
+    elif pull:
+        from runner.cache.remote import sync_down
+
+        pulled = sync_down(plan, local, cache, remote, _warn)
+        if pulled:
+            print(f"pulled {len(pulled)} cache entries from {remote.url}", file=sys.stderr)
+        decisions = _decide_local(plan, cache, force) if pulled else local
+    else:
+        decisions = {
+            tid: Decision("cached", f"on the remote cache {remote.url}")
+            if _would_pull(d) and remote.has(plan.tasks[tid].key)
+            else d
+            for tid, d in local.items()
+        }
+    if pull:
+        corrupt = corrupt_report_entry(plan, cache, decisions)
+        if corrupt:
+            decisions = {**decisions, REPORT: Decision("run", corrupt)}
+    return decisions
+
+
+def _would_pull(decision: Decision) -> bool:
+    return decision.state == "run" and decision.reason != "forced"
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str, Decision]:
+    decisions: dict[str, Decision] = {}
+    for task in plan.order():
+        if task.id in plan.skipped:
+            decisions[task.id] = Decision("skipped", plan.skipped[task.id])
+            continue
+        forced = force is not None and (not force or task.id in force)
+        if forced:
+            decisions[task.id] = Decision("run", "forced")
+            continue
+        if cache.has(task.key):
+            decisions[task.id] = Decision("cached", "")
+            continue
+        decisions[task.id] = Decision("run", _why_not_cached(plan, task, cache, decisions))
+    return decisions
+
+
+def _why_not_cached(plan: Plan, task: Task, cache: Cache, decisions: dict[str, Decision]) -> str:
+    rerun = [dep for dep in task.deps.values() if decisions[dep].state == "run"]
+    ref = cache.read_ref(plan.recipe.name, task.id)
+    if ref and ref.get("preimage") and ref["key"] != task.key:
+        changes = [
+            line
+            for line in diff(ref["preimage"], task.preimage or {})
+            if not line.startswith("upstream.")
+        ]
+        if changes:
+            more = f" (+{len(changes) - 2} more)" if len(changes) > 2 else ""
+            return "changed: " + "; ".join(changes[:2]) + more
+    if rerun:
+        return f"upstream {rerun[0]} will run"
+    if ref and ref["key"] == task.key:
+        return "cache entry missing (removed or never published)"
+    return "not in cache"

@@ -1,0 +1,65 @@
+"""What the commands share: the cache and recipe options, --only, the console."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_cache_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache location (default: $OVRUN_CACHE_DIR or the user cache dir)",
+    )
+    p.add_argument(
+        "--cache",
+        metavar="URL",
+        dest="remote",
+        help="shared cache (dir or fsspec URL; default: $OVRUN_CACHE): pull hits, push new entries",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="PATH=VALUE",
+        help="override a recipe value, e.g. --set benchmark.duration_s=2 (typed by the schema)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        dest="params",
+        metavar="NAME=VALUE",
+        help="set a parameter declared under params: (used as ${NAME} in the recipe)",
+    )
+
+
+def recipe_opts(args: argparse.Namespace) -> dict[str, Any]:
+    """--set / --param / --cache as open_session keyword arguments."""
+    from runner.cache.remote import remote_url
+    from runner.recipe.compose import Overrides
+
+    return {
+        "overrides": Overrides(list(args.sets), list(args.params)),
+        "remote": remote_url(args.remote),
+    }
+
+
+def add_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="TASK",
+        help="run only these tasks (ids or globs, e.g. export, 'compress:*') and what they need",
+    )
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=max(console.width, 140))
+    return console

@@ -1,0 +1,104 @@
+"""`ovrun validate`, `plan`, `graph` and `explain`: read a recipe and its cache, run nothing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from runner.cli.common import recipe_opts
+from runner.core.errors import EXIT_OK, OvrunError, suggest
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from runner.recipe.resolve import load_recipe
+
+    for file in args.files:
+        recipe = load_recipe(file)
+        print(
+            f"{file}: ok ({len(recipe.variants)} variants, {len(recipe.targets.devices)} devices)"
+        )
+    return EXIT_OK
+
+
+_PLAN_COLORS = {"cached": "\033[32m", "skipped": "\033[33m", "run": "\033[36m"}
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from runner.session import open_session
+
+    session = open_session(
+        args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False, only=args.only
+    )
+    # plain writes: a 10,000-task sweep must print in milliseconds, not through a renderer
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    counts = {"cached": 0, "run": 0, "skipped": 0}
+    lines = []
+    for task in session.plan.order():
+        decision = session.decisions[task.id]
+        counts[decision.state] += 1
+        key = task.key[:12] if task.key else "-" * 12
+        word = {"cached": "cached", "skipped": "skipped", "run": "will run"}[decision.state]
+        if color:
+            word = f"{_PLAN_COLORS[decision.state]}{word}\033[0m"
+        reason = f" ({decision.reason})" if decision.reason else ""
+        lines.append(f"{key}  {task.id:<40} {word}{reason}")
+    if session.host is None and any(t.device for t in session.plan.order()):
+        lines.append(
+            "device availability is checked at run time (no probe of this host cached yet)"
+        )
+    lines.append(
+        f"{len(session.plan.tasks)} tasks: {counts['cached']} cached, "
+        f"{counts['run']} will run, {counts['skipped']} skipped"
+        + (f"; {len(session.left_out)} left out by --only" if session.left_out else "")
+    )
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from runner.plan.graph import to_dot, to_mermaid
+    from runner.session import open_session
+
+    session = open_session(args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False)
+    sys.stdout.write(to_dot(session.plan) if args.format == "dot" else to_mermaid(session.plan))
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from runner.cache.key import diff
+    from runner.session import open_session
+
+    session = open_session(args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False)
+    task = session.plan.tasks.get(args.task)
+    if task is None:
+        raise OvrunError(
+            f"no task '{args.task}' in {args.recipe}",
+            hint=suggest(
+                args.task, list(session.plan.tasks), otherwise="see `ovrun plan` for task ids"
+            ),
+        )
+    decision = session.decisions[task.id]
+    print(f"task {task.id}  op {task.op.name} v{task.op.version}")
+    if decision.state == "skipped":
+        print(f"skipped: {decision.reason}")
+        return EXIT_OK
+    print(f"key {task.key}")
+    if decision.state == "cached":
+        print("cached: an entry with this exact preimage exists")
+    ref = session.cache.read_ref(session.recipe.name, task.id)
+    if ref is None:
+        print("no earlier run of this task recorded in this cache")
+    elif ref["key"] == task.key:
+        print(
+            f"same key as the last run ({'present' if session.cache.has(task.key) else 'entry missing'})"
+        )
+    else:
+        print(f"last run had key {ref['key']}; differences in the preimage:")
+        for line in diff(ref["preimage"], task.preimage or {}):
+            print(f"  {line}")
+    print("preimage:")
+    print(json.dumps(task.preimage, indent=2, sort_keys=True))
+    return EXIT_OK

@@ -1,0 +1,45 @@
+"""`ovrun report RUN_DIR` and `ovrun compare RUN_A RUN_B`: they read run dirs only, so
+they import no ML library."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from runner.cli.common import console
+
+
+def add_commands(sub) -> None:
+    report = sub.add_parser(
+        "report", help="re-render RUN_DIR/report.html from RUN_DIR/results.json"
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a run dir written by `ovrun run`")
+    report.add_argument("--out", metavar="FILE", help="write here (default: RUN_DIR/report.html)")
+    compare = sub.add_parser(
+        "compare", help="per-cell throughput / latency deltas between two runs, noise-aware"
+    )
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument("run_b", metavar="RUN_B")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runner.core.atomic import write_text_atomic
+    from runner.report.compare import load_results
+    from runner.report.html import render
+
+    doc = load_results(args.run_dir)
+    run_dir = Path(args.run_dir)
+    out = (
+        Path(args.out)
+        if args.out
+        else (run_dir if run_dir.is_dir() else run_dir.parent) / "report.html"
+    )
+    write_text_atomic(out, render(doc))
+    console().print(f"report: {out}", highlight=False)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from runner.report.compare import compare
+
+    return compare(args.run_a, args.run_b, console())

@@ -1,0 +1,101 @@
+"""`ovrun run`: open the session (locally or beside a Dask cluster), check --locked and
+--allow-code, execute."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runner.cli.common import console, recipe_opts
+from runner.core.errors import OvrunError
+
+if TYPE_CHECKING:
+    from runner.session import Session
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from runner.run import default_out_dir, execute
+    from runner.session import open_session
+
+    force = None if args.force is None else set(args.force)
+    if args.executor == "local":
+        if args.scheduler or args.workers:
+            raise OvrunError(
+                "--scheduler and --workers need --executor dask", hint="add --executor dask"
+            )
+        session = open_session(
+            args.recipe,
+            args.cache_dir,
+            **recipe_opts(args),
+            probe_devices=True,
+            force=force,
+            only=args.only,
+        )
+        out_dir = Path(args.out) if args.out else default_out_dir(session)
+        _check_locked(args, session)
+        _check_code(args, session)
+        return execute(session, out_dir.resolve(), console(), keep_going=args.keep_going)
+    return _run_on_dask(args, force)
+
+
+def _run_on_dask(args: argparse.Namespace, force: set[str] | None) -> int:
+    from runner.cache.store import Cache, default_cache_dir
+    from runner.executor.dask import DaskExecutor
+    from runner.run import default_out_dir, execute
+    from runner.session import open_session
+
+    if bool(args.scheduler) == bool(args.workers):
+        raise OvrunError(
+            "--executor dask needs exactly one of --scheduler URL or --workers N",
+            hint="--workers 2 starts a local cluster; --scheduler tcp://host:8786 joins an existing one",
+        )
+    from runner.recipe.load import load_file
+
+    load_file(args.recipe)  # a bad recipe fails before a cluster is started
+    cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+    with DaskExecutor(cache, scheduler=args.scheduler, workers=args.workers) as executor:
+        session = open_session(
+            args.recipe,
+            cache.root,
+            **recipe_opts(args),
+            probe_devices=True,
+            force=force,
+            only=args.only,
+            devices=executor.available_devices(),
+            host_extra={"executor": "dask", "workers": executor.worker_devices()},
+        )
+        out_dir = Path(args.out) if args.out else default_out_dir(session)
+        _check_locked(args, session)
+        _check_code(args, session)
+        return execute(
+            session, out_dir.resolve(), console(), keep_going=args.keep_going, executor=executor
+        )
+
+
+def _check_code(args: argparse.Namespace, session: Session) -> None:
+    """Running repository code also needs the user's consent on the command line."""
+    recipe = session.recipe
+    if recipe.model.trust_remote_code and not args.allow_code:
+        raise OvrunError(
+            "the recipe sets trust_remote_code: true, which runs Python code from the model "
+            "repository",
+            hint="review that code at the pinned revision, then re-run with --allow-code",
+            location=recipe.location("model", "trust_remote_code"),
+        )
+
+
+def _check_locked(args: argparse.Namespace, session: Session) -> None:
+    if not args.locked:
+        return
+    from runner.cache.lockfile import check, lock_path
+
+    changes = check(session)
+    if changes:
+        for line in changes:
+            print(f"  {line}", file=sys.stderr)
+        raise OvrunError(
+            f"--locked: {len(changes)} difference(s) from {lock_path(session.recipe.file)} (listed above)",
+            hint=f"accept them with `ovrun lock {args.recipe}`, or restore what changed",
+        )

@@ -1,0 +1,114 @@
+"""The op table: what each task kind runs, its implementation version and the libraries
+whose versions go into its cache key. Importing this module imports no heavy library."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    target: str  # "module:function" of the adapter, imported only when the op runs
+    version: int  # bump when the implementation changes what it produces
+    libs: tuple[str, ...]  # distributions whose versions key the result
+    device_dependent: bool = False  # device goes into the key (compile, benchmark)
+    exclusive: bool = False  # never runs beside another exclusive task on one host
+    # heavy modules the adapter imports when it runs: Dask workers import them as they start,
+    # while the client still plans, instead of inside the first task of each worker
+    imports: tuple[str, ...] = ()
+
+    def load(self) -> Callable[[Any], dict]:
+        module, _, func = self.target.partition(":")
+        return getattr(importlib.import_module(module), func)
+
+
+_MODEL_LIBS = ("openvino", "optimum-intel", "optimum", "transformers", "torch")
+_NNCF_IMPORTS = ("openvino", "nncf")
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        Op(
+            "export",
+            "runner.adapters.export:run",
+            2,
+            (*_MODEL_LIBS, "openvino-tokenizers"),
+            # and what main_export imports lazily on its way (quantization config, the
+            # TorchScript decoder, the tokenizer converter); missing ones are skipped
+            imports=(
+                "openvino",
+                "optimum.exporters.openvino",
+                "optimum.intel.openvino.quantization",
+                "openvino.frontend.pytorch.ts_decoder",
+                "openvino_tokenizers",
+                "openvino_tokenizers.hf_parser",
+            ),
+        ),
+        # dataset 2: formats, padding/batch layout file; quantize 2: fp8, SmoothQuant, accuracy
+        # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse
+        Op(
+            "dataset",
+            "runner.adapters.dataset:run",
+            2,
+            ("transformers", "tokenizers", "numpy", "pyarrow"),
+            imports=("transformers.models.auto.tokenization_auto",),
+        ),
+        Op(
+            "quantize",
+            "runner.adapters.quantize:run",
+            2,
+            ("openvino", "nncf", "numpy"),
+            imports=_NNCF_IMPORTS,
+        ),
+        Op(
+            "compress_weights",
+            "runner.adapters.compress_weights:run",
+            2,
+            ("openvino", "nncf", "numpy"),
+            imports=_NNCF_IMPORTS,
+        ),
+        Op(
+            "weight_statistics",
+            "runner.adapters.weight_statistics:run",
+            1,
+            ("openvino", "nncf", "numpy"),
+            imports=_NNCF_IMPORTS,
+        ),
+        Op(
+            "benchmark",
+            "runner.adapters.benchmark:run",
+            2,  # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
+            ("openvino", "numpy"),
+            device_dependent=True,
+            exclusive=True,
+            imports=("openvino",),
+        ),
+        Op(
+            "generate",
+            "runner.adapters.generate:run",
+            1,
+            ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
+            device_dependent=True,
+            exclusive=True,
+            imports=("openvino", "openvino_genai", "openvino_tokenizers"),
+        ),
+        Op(
+            "evaluate",
+            "runner.adapters.evaluate:run",
+            1,
+            ("openvino", "numpy"),
+            imports=("openvino",),
+        ),
+        Op("report", "runner.adapters.report:run", 2, ()),  # 2: matrix cells, noise verdicts
+        Op(
+            "deploy",
+            "runner.adapters.deploy:run",
+            1,
+            ("openvino", "openvino-tokenizers", "optimum-intel", "transformers"),
+        ),
+    )
+}

@@ -1,0 +1,171 @@
+"""ovrun.lock: a real run is locked, then one thing changes and `run --locked` names it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+import yaml
+from recipes_util import ovrun
+
+from runner.cache.key import lib_version
+from runner.cli import main as cli
+from runner.plan.ops import OPS
+from runner.recipe import schema as schema_mod
+
+RECIPE = """
+version: 1
+name: tiny
+model: {source: {path: model}}
+data:
+  calib: {text: calib.txt, samples: 20, max_length: 16}
+variants:
+  fp32: {}
+  int8: {quantize: {dataset: calib}}
+targets: {devices: [CPU], hints: [LATENCY]}
+benchmark: {duration_s: 0.2, warmup: 1, seq_len: 16}
+evaluate: {dataset: calib, reference: fp32}
+"""
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory, tiny_project) -> dict:
+    project = tiny_project(RECIPE, {"calib.txt": (20, 4)}, dir=tmp_path_factory.mktemp("lock"))
+    recipe, cache = project.recipe, project.cache
+    result = ovrun("lock", str(recipe), "--cache-dir", str(cache))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"recipe": recipe, "cache": cache, "lock": project.dir / "ovrun.lock"}
+
+
+def _run_locked(locked: dict, capsys) -> tuple[int, str]:
+    capsys.readouterr()
+    code = cli.main(["run", str(locked["recipe"]), "--cache-dir", str(locked["cache"]), "--locked"])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def _diff_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.startswith("  ")]
+
+
+def test_lock_records_resolution(locked):
+    doc = yaml.safe_load(locked["lock"].read_text())
+    entry = doc["recipes"]["tiny.yaml"]
+    tasks = entry["tasks"]
+    int8 = tasks["compress:int8"]
+    # defaults filled by ovrun and resolved by the adapter (NNCF's preset rule) are both there
+    assert int8["params"]["subset_size"] == 300
+    assert int8["resolved"]["nncf_params"]["preset"] == "performance"
+    assert int8["libs"]["nncf"] == lib_version("nncf")
+    assert entry["datasets"]["calib"]["sha256"] == tasks["data:calib"]["files"]["source"]["sha256"]
+    assert "config.json" in tasks["export"]["files"]["model"]["files"]
+    assert entry["model"]["sha256"] == tasks["export"]["files"]["model"]["sha256"]
+    assert entry["packages"]["openvino"] == lib_version("openvino")
+    assert 0 < entry["results"]["accuracy"]["int8"]["value"] <= 1.0 + 1e-6
+    assert all(t["built"] for t in tasks.values())
+
+
+def test_unchanged_recipe_passes_locked_and_runs_nothing(locked):
+    result = ovrun("run", str(locked["recipe"]), "--cache-dir", str(locked["cache"]), "--locked")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = locked["recipe"].parent / "tiny.out" / "results.json"
+    states = {t["state"] for t in json.loads(out.read_text())["run"]["tasks"].values()}
+    assert states == {"cached"}
+
+
+def test_edited_data_file_is_named(locked):
+    calib = locked["recipe"].parent / "calib.txt"
+    original = calib.read_text()
+    try:
+        calib.write_text(original.replace("\n", " changed\n", 1))
+        result = ovrun(
+            "run", str(locked["recipe"]), "--cache-dir", str(locked["cache"]), "--locked"
+        )
+        assert result.returncode == 2, result.stdout + result.stderr
+        lines = _diff_lines(result.stderr)
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("file calib.txt (data:calib source): content changed")
+        assert (
+            "1 difference(s)" in result.stderr
+            and "hint: accept them with `ovrun lock" in result.stderr
+        )
+        assert "Traceback" not in result.stderr
+    finally:
+        calib.write_text(original)
+
+
+def test_edited_file_inside_model_dir_is_named(locked):
+    tokenizer = locked["recipe"].parent / "model" / "tokenizer_config.json"
+    original = tokenizer.read_text()
+    try:
+        tokenizer.write_text(original + "\n")
+        result = ovrun(
+            "run", str(locked["recipe"]), "--cache-dir", str(locked["cache"]), "--locked"
+        )
+        assert result.returncode == 2
+        assert _diff_lines(result.stderr) == [
+            line
+            for line in _diff_lines(result.stderr)
+            if line.startswith("file model/tokenizer_config.json (export model): content changed")
+        ]
+        assert len(_diff_lines(result.stderr)) == 1
+    finally:
+        tokenizer.write_text(original)
+
+
+def test_changed_default_is_named(locked, monkeypatch, capsys):
+    # An ovrun upgrade that changes a schema default changes what the recipe resolves to.
+    schema = copy.deepcopy(schema_mod.load_schema())
+    quantize = schema["properties"]["variants"]["additionalProperties"]["properties"]["quantize"]
+    quantize["properties"]["subset_size"]["default"] = 200
+    monkeypatch.setattr(schema_mod, "load_schema", lambda: schema)
+    code, text = _run_locked(locked, capsys)
+    assert code == 2
+    lines = _diff_lines(text)
+    assert "task compress:int8: params.subset_size: 300 -> 200" in lines
+    # the report carries each variant's settings, so it names the same change; nothing else
+    assert all(line.endswith("subset_size: 300 -> 200") for line in lines), lines
+
+
+def test_bumped_package_is_named(locked, monkeypatch, capsys, tmp_path):
+    """A real dist-info on sys.path; the report op keys on it (as ops key on nncf etc.)."""
+    site = tmp_path / "site"
+    _fake_dist(site, "1.0")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setitem(OPS, "report", replace(OPS["report"], libs=("ovrunfakelib",)))
+    lib_version.cache_clear()
+    try:
+        # relock with the op using the package (the report re-runs: it is pure Python)
+        code = cli.main(["lock", str(locked["recipe"]), "--cache-dir", str(locked["cache"])])
+        assert code == 0
+        assert _run_locked(locked, capsys)[0] == 0
+        shutil.rmtree(site)
+        _fake_dist(site, "2.0")
+        lib_version.cache_clear()
+        code, text = _run_locked(locked, capsys)
+        assert code == 2
+        assert _diff_lines(text) == ["package ovrunfakelib: 1.0 -> 2.0 (keys report)"]
+    finally:
+        lib_version.cache_clear()
+        monkeypatch.undo()
+        cli.main(["lock", str(locked["recipe"]), "--cache-dir", str(locked["cache"])])
+
+
+def test_missing_lock_is_exit_2(tmp_path):
+    from recipes_util import minimal_recipe
+
+    path = minimal_recipe(tmp_path)
+    result = ovrun("run", str(path), "--cache-dir", str(tmp_path / "c"), "--locked")
+    assert result.returncode == 2
+    assert "no ovrun.lock" in result.stderr and "ovrun lock" in result.stderr
+
+
+def _fake_dist(site, version: str) -> None:
+    dist = site / f"ovrunfakelib-{version}.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: ovrunfakelib\nVersion: {version}\n"
+    )
