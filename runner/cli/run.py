@@ -6,45 +6,57 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.cli.common import console, recipe_opts
 from runner.core.errors import OvrunError
 
 if TYPE_CHECKING:
+    from runner.executor.base import Executor
     from runner.session import Session
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from runner.run import default_out_dir, execute
-    from runner.session import open_session
-
-    force = None if args.force is None else set(args.force)
     if args.executor == "local":
         if args.scheduler or args.workers:
             raise OvrunError(
                 "--scheduler and --workers need --executor dask", hint="add --executor dask"
             )
-        session = open_session(
-            args.recipe,
-            args.cache_dir,
-            **recipe_opts(args),
-            probe_devices=True,
-            force=force,
-            only=args.only,
-        )
-        out_dir = Path(args.out) if args.out else default_out_dir(session)
-        _check_locked(args, session)
-        _check_code(args, session)
-        return execute(session, out_dir.resolve(), console(), keep_going=args.keep_going)
-    return _run_on_dask(args, force)
+        return _open_and_execute(args, args.cache_dir)
+    return _run_on_dask(args)
 
 
-def _run_on_dask(args: argparse.Namespace, force: set[str] | None) -> int:
-    from runner.cache.store import Cache, default_cache_dir
-    from runner.executor.dask import DaskExecutor
+def _open_and_execute(
+    args: argparse.Namespace,
+    cache_dir: str | Path | None,
+    executor: Executor | None = None,
+    **where: Any,
+) -> int:
+    """Open the session (``where``: what a cluster says about its devices), check --locked
+    and --allow-code, execute."""
     from runner.run import default_out_dir, execute
     from runner.session import open_session
+
+    session = open_session(
+        args.recipe,
+        cache_dir,
+        **recipe_opts(args),
+        probe_devices=True,
+        force=None if args.force is None else set(args.force),
+        only=args.only,
+        **where,
+    )
+    out_dir = Path(args.out) if args.out else default_out_dir(session)
+    _check_locked(args, session)
+    _check_code(args, session)
+    return execute(
+        session, out_dir.resolve(), console(), keep_going=args.keep_going, executor=executor
+    )
+
+
+def _run_on_dask(args: argparse.Namespace) -> int:
+    from runner.cache.store import Cache, default_cache_dir
+    from runner.executor.dask import DaskExecutor
 
     if bool(args.scheduler) == bool(args.workers):
         raise OvrunError(
@@ -56,21 +68,12 @@ def _run_on_dask(args: argparse.Namespace, force: set[str] | None) -> int:
     load_file(args.recipe)  # a bad recipe fails before a cluster is started
     cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     with DaskExecutor(cache, scheduler=args.scheduler, workers=args.workers) as executor:
-        session = open_session(
-            args.recipe,
+        return _open_and_execute(
+            args,
             cache.root,
-            **recipe_opts(args),
-            probe_devices=True,
-            force=force,
-            only=args.only,
+            executor,
             devices=executor.available_devices(),
             host_extra={"executor": "dask", "workers": executor.worker_devices()},
-        )
-        out_dir = Path(args.out) if args.out else default_out_dir(session)
-        _check_locked(args, session)
-        _check_code(args, session)
-        return execute(
-            session, out_dir.resolve(), console(), keep_going=args.keep_going, executor=executor
         )
 
 
