@@ -8,8 +8,8 @@ import time
 import yaml
 from recipes_util import ovrun
 
-from runner.cache.store import Cache
 from runner.cache.inventory import Entry, select_garbage
+from runner.cache.store import Cache
 from runner.cli.cache import parse_age
 
 
