@@ -128,6 +128,8 @@ class Cache:
         meta = self.meta(key)
         if meta is None:
             return ["meta.json missing or unreadable"]
+        if not isinstance(meta, dict) or not isinstance(meta.get("outputs", {}), dict):
+            return ["meta.json is not an ovrun entry record"]
         problems = []
         expected: dict[str, str] = meta.get("outputs", {})
         out = self.out_dir(key)
