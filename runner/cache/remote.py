@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from runner.cache.signing import SigningKey, Trust
 from runner.cache.store import Cache
+from runner.core import testhooks as faults
 from runner.core.errors import OvrunError
 
 if TYPE_CHECKING:
@@ -97,12 +98,21 @@ class Remote:
         return f"{self.root}/objects/{key[:2]}/{key}"
 
     def has(self, key: str) -> bool:
-        return self.fs.exists(f"{self._entry(key)}/meta.json")
+        path = f"{self._entry(key)}/meta.json"
+        self._forget_listings(path)
+        return self.fs.exists(path)
+
+    def _forget_listings(self, path: str | None = None) -> None:
+        # object-store filesystems cache listings per process; other pushers change them
+        invalidate = getattr(self.fs, "invalidate_cache", None)
+        if invalidate is not None:
+            invalidate(path)
 
     def pull(self, key: str, cache: Cache) -> None:
         """Download ``key`` into the local cache: shape, signature (when keys are trusted)
         and every output digest are checked before anything is published."""
         entry = self._entry(key)
+        self._forget_listings()
         try:
             raw = self.fs.cat_file(f"{entry}/meta.json")
         except OSError as exc:
@@ -158,6 +168,7 @@ class Remote:
         shared = {k: v for k, v in meta.items() if k not in ("pulled_from", "signed_by")}
         if self.signer is not None:
             shared["signatures"] = [self.signer.sign(key, outputs)]
+        faults.point(meta.get("task_id"), "push")
         tmp = f"{entry}/.meta.{uuid.uuid4().hex}.tmp"
         self.fs.pipe_file(tmp, json.dumps(shared, indent=1, sort_keys=True).encode())
         self.fs.mv(tmp, f"{entry}/meta.json")  # last: the entry now exists, complete
@@ -187,6 +198,7 @@ class Remote:
         return True
 
     def keys(self) -> list[str]:
+        self._forget_listings()
         found = self.fs.glob(f"{self.root}/objects/*/*/meta.json")
         return sorted(PurePosixPath(p).parent.name for p in found)
 
