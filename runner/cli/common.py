@@ -65,6 +65,14 @@ def add_only(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout instead of text (same exit codes)",
+    )
+
+
 def console() -> Any:
     from rich.console import Console
 
