@@ -224,6 +224,18 @@ def test_successful_run_refreshes_the_lock(locked):
         locked["lock"].write_text(original)
 
 
+def test_damaged_lock_stops_locked_at_its_position(locked, capsys):
+    original = locked["lock"].read_text()
+    try:
+        locked["lock"].write_text(original + "schema: ovrun.lock/1\n")  # a duplicate key
+        code, text = _run_locked(locked, capsys)
+        assert code == 2
+        last_line = len(original.splitlines()) + 1
+        assert f"ovrun.lock:{last_line}:1: error: duplicate key 'schema'" in text
+    finally:
+        locked["lock"].write_text(original)
+
+
 @pytest.mark.slow  # a second full tiny run in another clone
 def test_two_clones_write_byte_identical_locks(locked, tmp_path):
     """Team B clones elsewhere, with its own cache, and re-locks: not one byte differs."""

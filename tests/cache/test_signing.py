@@ -187,3 +187,23 @@ def test_team_b_rebuilds_an_entry_whose_signature_fails(tmp_path, keys, tiny_pro
     )  # fmt: skip
     assert third.returncode == 0, third.stderr
     assert third.stderr.count("no trusted cache keys configured") == 1
+
+
+def test_keys_come_from_the_users_config_and_environment(tmp_path, keys, monkeypatch):
+    from runner.cache.signing import configured_signing_key, configured_trust
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[cache]\nsigning_key = "{keys["team-a"][0]}"\ntrusted_keys = ["{keys["team-a"][1]}"]\n'
+    )
+    monkeypatch.setenv("OVRUN_CONFIG", str(config))
+    monkeypatch.delenv("OVRUN_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("OVRUN_TRUSTED_KEYS", str(keys["mallory"][1]))
+    assert configured_signing_key().name == "team-a"
+    trust = configured_trust([])
+    assert sorted(trust.keys) == ["mallory", "team-a"]  # environment and config together
+    monkeypatch.setenv("OVRUN_SIGNING_KEY", str(keys["mallory"][0]))
+    assert configured_signing_key().name == "mallory"  # the environment wins
+    config.write_text("[cache\n")
+    with pytest.raises(OvrunError, match="cannot read the ovrun config"):
+        configured_trust([])
