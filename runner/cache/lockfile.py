@@ -282,7 +282,10 @@ def diff_locks(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if a.get("key") != b.get("key"):
             changed_keys.add(task_id)
             upstream_moved = any(dep in changed_keys for dep in _dict(b.get("upstream")).values())
-            if not causes and not moved_libs and not upstream_moved:
+            # a measuring task's key may include the host's hardware fingerprint: another
+            # host is not a resolution change (its params, libs and files are compared above)
+            host_bound = bool(b.get("device"))
+            if not causes and not moved_libs and not upstream_moved and not host_bound:
                 lines.append(
                     f"task {task_id}: key {str(a.get('key'))[:12]} -> {str(b.get('key'))[:12]}"
                     " (nothing else recorded changed: the key schema, or a hand-edited lock)"
