@@ -14,6 +14,7 @@ warning) and the task is built locally.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -39,6 +40,31 @@ ENV = "OVRUN_CACHE"
 
 class RemoteError(Exception):
     """A remote entry that cannot be used (missing, unreadable or failing its digests)."""
+
+
+class RemoteUnreachable(OvrunError):
+    """The shared cache cannot be talked to at all (endpoint down, no credentials)."""
+
+
+def _reachable(method: Callable) -> Callable:
+    """Object-store clients raise their own exception types for a dead endpoint or missing
+    credentials (botocore's are not OSError); turn those into one ovrun error."""
+
+    @functools.wraps(method)
+    def wrapper(self: Remote, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (RemoteError, OSError, OvrunError):
+            raise
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RemoteUnreachable(
+                f"shared cache {self.url} unreachable: {first}",
+                hint="check the endpoint and credentials (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...)"
+                " or run without --cache / $OVRUN_CACHE",
+            ) from None
+
+    return wrapper
 
 
 def remote_url(given: str | None) -> str | None:
@@ -97,6 +123,7 @@ class Remote:
     def _entry(self, key: str) -> str:
         return f"{self.root}/objects/{key[:2]}/{key}"
 
+    @_reachable
     def has(self, key: str) -> bool:
         path = f"{self._entry(key)}/meta.json"
         self._forget_listings(path)
@@ -108,6 +135,7 @@ class Remote:
         if invalidate is not None:
             invalidate(path)
 
+    @_reachable
     def pull(self, key: str, cache: Cache) -> None:
         """Download ``key`` into the local cache: shape, signature (when keys are trusted)
         and every output digest are checked before anything is published."""
@@ -144,6 +172,7 @@ class Remote:
             cache.discard(staging)
             raise
 
+    @_reachable
     def push(self, key: str, cache: Cache, deep: bool = False) -> bool:
         """Upload a local entry unless the remote already has it intact (``deep``: re-hash
         the remote files too); a damaged remote entry is replaced. Returns whether it
@@ -197,6 +226,7 @@ class Remote:
             return False
         return True
 
+    @_reachable
     def keys(self) -> list[str]:
         self._forget_listings()
         found = self.fs.glob(f"{self.root}/objects/*/*/meta.json")
@@ -226,8 +256,14 @@ def sync_down(
     told = False
     for task in plan.order():
         decision = decisions[task.id]
-        if decision.state != "run" or decision.reason == "forced" or not remote.has(task.key):
+        if decision.state != "run" or decision.reason == "forced":
             continue
+        try:
+            if not remote.has(task.key):
+                continue
+        except (RemoteUnreachable, OSError) as exc:
+            warn(f"{exc}; building everything here")
+            return pulled
         if not remote.trust.configured and not told:
             told = True
             warn(
@@ -239,6 +275,9 @@ def sync_down(
                 if not cache.has(task.key):
                     remote.pull(task.key, cache)
             pulled.append(task.id)
+        except RemoteUnreachable as exc:
+            warn(f"{exc}; building everything here")
+            return pulled
         except (RemoteError, OSError) as exc:
             warn(f"remote entry of {task.id} not used, building it here: {exc}")
     return pulled
@@ -252,6 +291,9 @@ def push_published(remote: Remote | None, cache: Cache, keys: list[str], warn: W
     for key in keys:
         try:
             pushed += remote.push(key, cache)
+        except RemoteUnreachable as exc:
+            warn(f"nothing pushed: {exc}")
+            break
         except (RemoteError, OSError) as exc:
             warn(f"could not push {key[:16]} to {remote.url}: {exc}")
     return pushed

@@ -368,7 +368,7 @@ def _push(args: argparse.Namespace, cache: Any) -> int:
                 pushed += 1
             else:
                 present += 1
-        except (RemoteError, OSError) as exc:
+        except (RemoteError, OSError) as exc:  # RemoteUnreachable is exit 2, not per entry
             failed.append(key)
             print(f"warning: could not push {key[:16]}: {exc}", file=sys.stderr)
     signed = f", signed by {remote.signer.name}" if remote.signer and pushed else ""

@@ -196,3 +196,24 @@ def test_interrupted_push_leaves_no_visible_entry(tmp_path, s3_env, remote_url):
     fresh = Cache(tmp_path / "c")
     remote.pull(key, fresh)
     assert fresh.verify(key) == []
+
+
+def test_unreachable_endpoint_is_one_error_not_a_traceback(tmp_path):
+    from recipes_util import minimal_recipe
+
+    dead = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}",  # nothing listens there
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    cache = Cache(tmp_path / "a")
+    _entry(cache, "f1" * 32, b"x")
+    push = ovrun("cache", "push", "--cache", URL, "--cache-dir", str(cache.root), env=dead)
+    assert push.returncode == 2 and "Traceback" not in push.stderr
+    assert f"shared cache {URL} unreachable" in push.stderr and "hint:" in push.stderr
+    recipe = minimal_recipe(tmp_path)
+    plan = ovrun("plan", str(recipe), "--cache-dir", str(cache.root), "--cache", URL, env=dead)
+    assert plan.returncode == 2 and "Traceback" not in plan.stderr
+    assert "unreachable" in plan.stderr
