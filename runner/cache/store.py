@@ -162,7 +162,8 @@ class Cache:
         old = self.read_ref(recipe, task_id)
         old = old if isinstance(old, dict) else {}
         before = old.get("keys") if isinstance(old.get("keys"), list) else []
-        keys = [k for k in [*before, old.get("key")] if isinstance(k, str) and k != key]
+        earlier = [k for k in [*before, old.get("key")] if isinstance(k, str) and k != key]
+        keys = list(dict.fromkeys(earlier))  # each key once, oldest first
         doc = {
             "key": key,
             "preimage": pre,
