@@ -196,12 +196,16 @@ def render_lock(doc: dict[str, Any]) -> str:
     return _HEADER + body
 
 
-def write_lock(session: Locked) -> Path:
-    """Add or replace this recipe's entry in the lock file beside it; returns the path. The
-    file is rewritten only when its text changes."""
+def write_lock(session: Locked) -> tuple[Path, bool]:
+    """Add or replace this recipe's entry in the lock file beside it; returns the path and
+    whether the file changed (it is rewritten only then)."""
     path = lock_path(session.recipe.file)
     doc = read_lock(path) or {"schema": LOCK_SCHEMA, "recipes": {}}
-    doc.setdefault("recipes", {})[session.recipe.file.name] = resolve(session)
+    name = session.recipe.file.name
+    entry = resolve(session)
+    recipes = doc.setdefault("recipes", {})
+    _keep_resolved(recipes.get(name), entry)
+    recipes[name] = entry
     text = render_lock(doc)
     try:
         unchanged = path.read_text(encoding="utf-8") == text
@@ -209,7 +213,17 @@ def write_lock(session: Locked) -> Path:
         unchanged = False
     if not unchanged:
         write_text_atomic(path, text)
-    return path
+    return path, not unchanged
+
+
+def _keep_resolved(old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+    """A task whose key did not move resolved the same way: keep what the lock recorded when
+    this cache no longer holds its result (collected, or a partial `--only` run)."""
+    old_tasks = _dict(_dict(old).get("tasks"))
+    for task_id, task in new["tasks"].items():
+        before = _dict(old_tasks.get(task_id))
+        if "resolved" not in task and before.get("key") == task.get("key") and "resolved" in before:
+            task["resolved"] = before["resolved"]
 
 
 def has_entry(recipe_file: Path) -> bool:

@@ -123,7 +123,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
         ):
             print("ovrun: not writing the lock: some tasks did not complete", file=sys.stderr)
             return code or EXIT_FAILED
-    path = write_lock(session)
+    path, _ = write_lock(session)
     print(f"wrote {path}")
     return code
 

@@ -64,7 +64,9 @@ def _refresh_lock(session: Session) -> None:
 
     try:
         if has_entry(session.recipe.file):
-            write_lock(session)
+            path, changed = write_lock(session)
+            if changed:
+                print(f"updated {path} (what this recipe resolves to moved; commit it)")
     except OvrunError as exc:  # a damaged lock must not turn a successful run into a failure
         print(f"warning: ovrun.lock not refreshed: {exc.render()}", file=sys.stderr)
 

@@ -216,10 +216,12 @@ def test_successful_run_refreshes_the_lock(locked):
         result = ovrun("run", str(locked["recipe"]), "--cache-dir", str(locked["cache"]))
         assert result.returncode == 0, result.stdout + result.stderr
         assert locked["lock"].read_text() == original
+        assert f"updated {locked['lock']}" in result.stdout
         before = locked["lock"].stat().st_mtime_ns
         result = ovrun("run", str(locked["recipe"]), "--cache-dir", str(locked["cache"]))
         assert result.returncode == 0
         assert locked["lock"].stat().st_mtime_ns == before
+        assert "updated" not in result.stdout
     finally:
         locked["lock"].write_text(original)
 
@@ -248,6 +250,20 @@ def test_two_clones_write_byte_identical_locks(locked, tmp_path):
     result = ovrun("lock", str(clone / "tiny.yaml"), "--cache-dir", str(tmp_path / "cache-b"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert (clone / "ovrun.lock").read_bytes() == locked["lock"].read_bytes()
+
+
+def test_relock_keeps_what_a_collected_task_resolved():
+    """A task whose key did not move keeps its recorded resolution when the cache no longer
+    has its result (gc, or a partial --only run): re-locking is not a diff."""
+    from runner.cache.lockfile import _keep_resolved
+
+    old = {"tasks": {"compress:int8": {"key": "k1", "resolved": {"nncf_params": {"p": 1}}}}}
+    same = {"tasks": {"compress:int8": {"key": "k1"}}}
+    moved = {"tasks": {"compress:int8": {"key": "k2"}}}
+    _keep_resolved(old, same)
+    _keep_resolved(old, moved)
+    assert same["tasks"]["compress:int8"]["resolved"] == {"nncf_params": {"p": 1}}
+    assert "resolved" not in moved["tasks"]["compress:int8"]
 
 
 def test_missing_lock_is_exit_2(tmp_path):
