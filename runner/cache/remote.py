@@ -175,8 +175,10 @@ class Remote:
     @_reachable
     def push(self, key: str, cache: Cache, deep: bool = False) -> bool:
         """Upload a local entry unless the remote already has it intact (``deep``: re-hash
-        the remote files too); a damaged remote entry is replaced. Returns whether it
-        uploaded. The local entry is verified first: a corrupt one is never shared."""
+        the remote files too); a damaged remote entry is replaced. An intact entry that lacks
+        our signature gets it added beside the others (several teams may vouch for one
+        entry). Returns whether anything was written. The local entry is verified first: a
+        corrupt one is never shared."""
         meta = cache.meta(key)
         if not isinstance(meta, dict) or not isinstance(meta.get("outputs"), dict):
             return False
@@ -184,37 +186,55 @@ class Remote:
         if problems:
             raise RemoteError(f"local entry {key[:16]} is corrupt ({problems[0]}); not pushed")
         outputs: dict[str, str] = meta["outputs"]
-        if self.has(key) and self._intact(key, cache, outputs, deep):
-            return False
-        local = cache.entry(key)
+        present = self._remote_meta(key)
+        same_digests = present is not None and present["outputs"] == outputs
+        signatures = list(present.get("signatures") or []) if same_digests else []
+        if not isinstance(signatures, list):
+            signatures = []
         entry = self._entry(key)
-        if self.has(key):  # damaged: hide it first, so nobody pulls a half-replaced entry
-            self.fs.rm_file(f"{entry}/meta.json")
-        for rel in sorted(outputs):
-            remote_path = f"{entry}/out/{rel}"
-            self.fs.makedirs(str(PurePosixPath(remote_path).parent), exist_ok=True)
-            self.fs.put_file(str(local / "out" / _safe_rel(rel)), remote_path)
+        if same_digests and self._files_intact(key, cache, outputs, deep):
+            if self.signer is None or self._signed_by_us(key, outputs, signatures):
+                return False
+        else:
+            if present is not None or self.has(key):
+                # damaged: hide it first, so nobody pulls a half-replaced entry
+                self.fs.rm_file(f"{entry}/meta.json")
+            local = cache.entry(key)
+            for rel in sorted(outputs):
+                remote_path = f"{entry}/out/{rel}"
+                self.fs.makedirs(str(PurePosixPath(remote_path).parent), exist_ok=True)
+                self.fs.put_file(str(local / "out" / _safe_rel(rel)), remote_path)
         shared = {k: v for k, v in meta.items() if k not in ("pulled_from", "signed_by")}
         if self.signer is not None:
-            shared["signatures"] = [self.signer.sign(key, outputs)]
+            # signatures cover key + digests: others' stay valid while the digests are equal
+            prefix = f"{self.signer.name}:"
+            signatures = [s for s in signatures if not str(s).startswith(prefix)]
+            signatures.append(self.signer.sign(key, outputs))
+        if signatures:
+            shared["signatures"] = signatures
         faults.point(meta.get("task_id"), "push")
         tmp = f"{entry}/.meta.{uuid.uuid4().hex}.tmp"
         self.fs.pipe_file(tmp, json.dumps(shared, indent=1, sort_keys=True).encode())
         self.fs.mv(tmp, f"{entry}/meta.json")  # last: the entry now exists, complete
         return True
 
-    def _intact(self, key: str, cache: Cache, outputs: dict[str, str], deep: bool) -> bool:
-        """Whether the remote entry matches the local one: same digests, same file sizes,
-        our signature when we sign, and (``deep``) the same content."""
+    def _remote_meta(self, key: str) -> dict | None:
+        """The remote entry's meta.json when it is present and well-formed."""
+        self._forget_listings()
+        try:
+            return checked_meta(self.fs.cat_file(f"{self._entry(key)}/meta.json"), key)
+        except (RemoteError, OSError):
+            return None
+
+    def _signed_by_us(self, key: str, outputs: dict[str, str], signatures: list) -> bool:
+        assert self.signer is not None
+        ours = Trust({self.signer.name: [self.signer.private.public_key()]})
+        return ours.problem(key, outputs, signatures) is None
+
+    def _files_intact(self, key: str, cache: Cache, outputs: dict[str, str], deep: bool) -> bool:
+        """Whether every remote file has the local file's size (``deep``: and content)."""
         entry = self._entry(key)
         try:
-            meta = checked_meta(self.fs.cat_file(f"{entry}/meta.json"), key)
-            if meta["outputs"] != outputs:
-                return False
-            if self.signer is not None and Trust(
-                {self.signer.name: [self.signer.private.public_key()]}
-            ).problem(key, outputs, meta.get("signatures")):
-                return False
             for rel, digest in outputs.items():
                 local = cache.out_dir(key) / _safe_rel(rel)
                 remote = f"{entry}/out/{rel}"

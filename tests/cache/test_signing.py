@@ -207,3 +207,23 @@ def test_keys_come_from_the_users_config_and_environment(tmp_path, keys, monkeyp
     config.write_text("[cache\n")
     with pytest.raises(OvrunError, match="cannot read the ovrun config"):
         configured_trust([])
+
+
+def test_a_second_team_adds_its_signature_beside_the_first(tmp_path, keys):
+    """Pushing an entry the remote already has, intact, adds this pusher's signature and
+    keeps the other team's: both teams' trusters can pull it."""
+    key = "56" * 32
+    url = _shared(tmp_path, keys, "team-a", key, b"\x05" * 64)
+    b = Cache(tmp_path / "b")
+    _entry(b, key, {"model/x.bin": b"\x05" * 64, "result.json": b"{}"})
+    remote = Remote(url, signer=load_signing_key(keys["mallory"][0]))
+    assert remote.push(key, b) is True  # only meta.json rewritten
+    assert remote.push(key, b) is False  # now signed by both: nothing to do
+    names = sorted(
+        s.partition(":")[0] for s in json.loads(_meta_file(tmp_path, key).read_text())["signatures"]
+    )
+    assert names == ["mallory", "team-a"]
+    for who in ("team-a", "mallory"):
+        fresh = Cache(tmp_path / f"pull-{who}")
+        Remote(url, trust=load_trust([keys[who][1]])).pull(key, fresh)
+        assert fresh.verify(key) == []
