@@ -281,3 +281,25 @@ def _fake_dist(site, version: str) -> None:
     (dist / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: ovrunfakelib\nVersion: {version}\n"
     )
+
+
+def test_extends_child_locks_byte_identical_from_two_clones(tmp_path):
+    """Team A's base.yaml + child.yaml (extends:), resolved without running in two clones at
+    different depths with different caches: the same bytes, and no absolute path."""
+    from recipes_util import minimal_recipe, write
+
+    texts = []
+    for clone in (tmp_path / "a", tmp_path / "deeper" / "b"):
+        (clone / "base").mkdir(parents=True)
+        minimal_recipe(clone / "base", name="base.yaml")
+        child = write(
+            clone / "teams" / "child.yaml",
+            "extends: ../base/base.yaml\nname: child\nbenchmark: {duration_s: 1}\n",
+        )
+        result = ovrun("lock", str(child), "--no-run", "--cache-dir", str(clone / "cache"))
+        assert result.returncode == 0, result.stderr
+        texts.append((clone / "teams" / "ovrun.lock").read_text())
+    assert texts[0] == texts[1]
+    entry = yaml.safe_load(texts[0])["recipes"]["child.yaml"]
+    assert entry["model"]["ref"] == "../base/model"
+    assert str(tmp_path) not in texts[0]
