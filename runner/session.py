@@ -15,6 +15,7 @@ from runner.cache.store import Cache, default_cache_dir
 from runner.core.errors import OvrunError, suggest
 from runner.host import devices as host_devices
 from runner.host.availability import check_required_devices
+from runner.host.fingerprint import device_fingerprint
 from runner.plan.build import build_plan
 from runner.plan.select import select
 from runner.plan.tasks import Plan
@@ -71,7 +72,7 @@ def open_session(
     if available is not None and needs_devices:
         plan, left_out = _planned(recipe, only, force, available)
     memo = DigestMemo(cache.root / "memo" / "digests.json")
-    assign_keys(plan, memo)
+    assign_keys(plan, memo, lambda device: device_fingerprint(device, host))
     memo.save()
     shared = None
     if remote:

@@ -86,6 +86,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"skipped: {decision.reason}")
         return EXIT_OK
     print(f"key {task.key}")
+    if task.op.measures:
+        _print_machine(task.device, (task.preimage or {}).get("machine"))
     if decision.state == "cached":
         print("cached: an entry with this exact preimage exists")
     ref = session.cache.read_ref(session.recipe.name, task.id)
@@ -102,3 +104,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print("preimage:")
     print(json.dumps(task.preimage, indent=2, sort_keys=True))
     return EXIT_OK
+
+
+def _print_machine(device: str | None, machine: dict | None) -> None:
+    """The hardware fingerprint a measuring task is keyed on, one field a line."""
+    from runner.cache.decide import UNPROBED
+    from runner.host.fingerprint import flatten
+
+    if machine is None:
+        print(f"measured on: unknown ({UNPROBED})")
+        return
+    print(f"measured on ({device}; the key holds this hardware fingerprint):")
+    for name, value in flatten(machine).items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        print(f"  {name}: {shown}")
