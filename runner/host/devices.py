@@ -95,9 +95,7 @@ def unavailable_reason(device: str, available: list[str]) -> str | None:
         # AUTO picks among the listed devices; one present is enough
         if present:
             return None
-        return (
-            f"device {device}: none of {', '.join(name.members)} is available (available: {shown})"
-        )
+        return f"device {device}: no listed device is available (available: {shown})"
     missing = [m for m in name.members if m not in present]
     if missing:
         return f"device {device} needs {', '.join(missing)}, not available (available: {shown})"
