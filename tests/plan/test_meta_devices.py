@@ -150,3 +150,25 @@ def test_meta_plugin_property_passes_for_auto_only(
     assert (
         result.returncode == 2 and "MODEL_PRIORITY is not supported on device CPU" in result.stderr
     )
+
+
+def test_plan_with_a_warm_memo_keys_on_the_fingerprint_without_openvino(
+    tmp_path: Path, probed_cache: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from recipes_util import REPO
+
+    path = _recipe(tmp_path, '  devices: [CPU, "AUTO:GPU,CPU"]\n  threads: [1]')
+    code = (
+        "import sys\nfrom runner.cli.main import main\n"
+        f"assert main(['plan', {str(path)!r}, '--cache-dir', {str(probed_cache)!r}]) == 0\n"
+        "heavy = [m for m in ('openvino', 'nncf', 'torch', 'transformers', 'optimum') "
+        "if m in sys.modules]\nprint('HEAVY:' + ','.join(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "HEAVY:"
+    assert "not probed" not in out  # the bench cells were keyed on the memo's fingerprint
