@@ -1,7 +1,9 @@
 """Which OpenVINO devices this host has, memoized so a fully cached run needs no openvino import.
 
 The memo is keyed by a stamp of what would change the answer (openvino version, host name,
-the GPU/NPU device nodes), so installing a driver or plugging a device in re-probes."""
+the CPU, the GPU/NPU device nodes), so installing a driver or plugging a device in
+re-probes, and so does a cache copied to another machine that has the same host name (the
+probe is the hardware fingerprint measurements are keyed on)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from runner.cache.key import lib_version
 from runner.core.atomic import write_text_atomic
+from runner.host.cpu import cpu_identity
 from runner.recipe.devices import base, parse
 
 _DEVICE_NODE_DIRS = ("/dev/dri", "/dev/accel")
@@ -28,6 +31,7 @@ def stamp() -> dict[str, Any]:
         "probe_format": 3,  # 3: meta plugins and driver versions too; older memos re-probe
         "openvino": lib_version("openvino"),
         "host": socket.gethostname(),
+        "cpu": cpu_identity(),
         "device_nodes": nodes,
     }
 
