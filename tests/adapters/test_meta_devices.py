@@ -91,3 +91,15 @@ def test_meta_device_properties_are_its_plugin_and_its_members() -> None:
     assert accepted["FULL_DEVICE_NAME"] == "RO"
     hetero = settable_properties(core, "HETERO:CPU")
     assert hetero["MODEL_DISTRIBUTION_POLICY"] == "RW" and hetero["NUM_STREAMS"] == "RW"
+
+
+def test_an_unexpected_openvino_error_is_shown_by_its_reason_not_its_frame() -> None:
+    """A failure no adapter anticipated still reads as OpenVINO's reason, not as the
+    'Exception from src/...' frame that made the console show a bare RuntimeError."""
+    from runner.executor.task import _summary_line
+
+    with pytest.raises(RuntimeError) as info:
+        ov.Core().get_property("AUTO:GPU,CPU", "SUPPORTED_PROPERTIES")
+    assert str(info.value).startswith("Exception from ")
+    assert _summary_line(info.value).startswith("You can only get_property of the AUTO itself")
+    assert _summary_line(ValueError("one\ntwo")) == "one"
