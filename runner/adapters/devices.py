@@ -116,3 +116,9 @@ def probe_memoized(cache_root: Path) -> dict[str, Any]:
         found = probe()
         remember(cache_root, found)
     return found
+
+
+if __name__ == "__main__":  # `python -m runner.adapters.devices CACHE_ROOT`: see probe_in_child
+    import sys
+
+    probe_memoized(Path(sys.argv[1]))

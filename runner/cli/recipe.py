@@ -28,7 +28,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from runner.session import open_session
 
     session = open_session(
-        args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False, only=args.only
+        args.recipe,
+        args.cache_dir,
+        **recipe_opts(args),
+        probe_devices=False,
+        probe_in_child=True,
+        only=args.only,
     )
     # plain writes: a 10,000-task sweep must print in milliseconds, not through a renderer
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -71,7 +76,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from runner.cache.key import diff
     from runner.session import open_session
 
-    session = open_session(args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False)
+    session = open_session(
+        args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False, probe_in_child=True
+    )
     task = session.plan.tasks.get(args.task)
     if task is None:
         raise OvrunError(

@@ -49,6 +49,29 @@ def memoized(cache_root: Path) -> dict[str, Any] | None:
     return saved.get("probe") if saved.get("stamp") == stamp() else None
 
 
+def probe_in_child(cache_root: Path, timeout_s: float = 300.0) -> dict[str, Any] | None:
+    """Probe and memoize this host's devices in a child process; None if that fails.
+
+    For `plan` and `explain` on a host not probed yet: a measurement's key holds the
+    hardware fingerprint, which only OpenVINO can read. The probe runs once per host and
+    cache (then the memo answers) and openvino is never imported in this process, so the
+    command stays light and a fully cached plan stays as fast as before."""
+    import subprocess
+    import sys
+
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "runner.adapters.devices", str(cache_root)],
+            check=True,
+            capture_output=True,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None  # plan still works: bench cells show "not probed yet"
+    return memoized(cache_root)
+
+
 def remember(cache_root: Path, found: dict[str, Any]) -> None:
     """Memoize a probe (made by `runner.adapters.devices.probe`) for this host's later runs."""
     path = _memo_file(cache_root)

@@ -80,15 +80,30 @@ def test_other_machine_re_measures_only_the_bench_cells(tmp_path, tiny_project):
     assert {s for t, s in states.items() if not s.startswith("skipped")} == {"cached"}
 
 
-def test_plan_before_any_probe_says_the_host_is_not_probed(tmp_path, tiny_project):
+def test_first_plan_on_a_host_probes_once_in_a_child_process(tmp_path, tiny_project):
+    """The fingerprint needs OpenVINO; `plan` gets it from a child process (memoized), so
+    the plan itself still imports no ML library (tests/e2e/test_cli.py) and knows the skips."""
     project = tiny_project(tiny_recipe(), TINY_CORPUS, dir=tmp_path)
     plan = ovrun("plan", str(project.recipe), "--cache-dir", str(project.cache))
     assert plan.returncode == 0, plan.stderr
     states = _states(plan.stdout)
-    assert states["bench:fp32:CPU:LATENCY"] == (
-        "will run (this host's devices are not probed yet: a measurement is keyed on its hardware)"
+    assert states["bench:fp32:CPU:LATENCY"] == "will run (not in cache)"
+    assert states["bench:fp32:GPU:LATENCY"].startswith("skipped (device GPU not available")
+    probe = json.loads(_memo(project.cache).read_text())["probe"]
+    assert probe["host"]["cpu_model"] and "AUTO" in probe["meta_devices"]
+
+
+def test_without_a_probe_bench_cells_say_the_host_is_not_probed(tmp_path, tiny_project):
+    """A session that may not probe (the memo only) keys no measurement on a guess."""
+    from runner.session import open_session
+
+    project = tiny_project(tiny_recipe(), TINY_CORPUS, dir=tmp_path)
+    session = open_session(project.recipe, project.cache, probe_devices=False)
+    assert session.decisions["bench:fp32:CPU:LATENCY"].reason == (
+        "this host's devices are not probed yet: a measurement is keyed on its hardware"
     )
-    assert states["export"] == "will run (not in cache)"
+    assert session.decisions["export"].reason == "not in cache"
+    assert not list((project.cache / "memo").glob("devices-*.json"))
 
 
 @pytest.mark.slow
