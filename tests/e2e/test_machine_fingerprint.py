@@ -87,7 +87,7 @@ def test_first_plan_on_a_host_probes_once_in_a_child_process(tmp_path, tiny_proj
     plan = ovrun("plan", str(project.recipe), "--cache-dir", str(project.cache))
     assert plan.returncode == 0, plan.stderr
     states = _states(plan.stdout)
-    assert states["bench:fp32:CPU:LATENCY"] == "will run (not in cache)"
+    assert states["bench:fp32:CPU:LATENCY"] == "will run (upstream export will run)"
     assert states["bench:fp32:GPU:LATENCY"].startswith("skipped (device GPU not available")
     probe = json.loads(_memo(project.cache).read_text())["probe"]
     assert probe["host"]["cpu_model"] and "AUTO" in probe["meta_devices"]
