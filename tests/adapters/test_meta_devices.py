@@ -103,3 +103,31 @@ def test_an_unexpected_openvino_error_is_shown_by_its_reason_not_its_frame() -> 
     assert str(info.value).startswith("Exception from ")
     assert _summary_line(info.value).startswith("You can only get_property of the AUTO itself")
     assert _summary_line(ValueError("one\ntwo")) == "one"
+
+
+def test_generation_cell_on_auto_list_runs_on_the_present_member(
+    tmp_path: Path, tiny_causal_lm_dir: Path
+) -> None:
+    """openvino-genai gets ``AUTO:CPU`` for ``AUTO:GPU,CPU`` here, and the cell says so."""
+    from runner.adapters import export, generate
+
+    _no_gpu()
+    export_params = {
+        "source": {"kind": "path"},
+        "task": "text-generation",
+        "weight_format": "fp32",
+        "trust_remote_code": False,
+        "shapes": {},
+    }
+    model = tmp_path / "export"
+    model.mkdir()
+    export.run(
+        TaskContext("export", "export", export_params, {}, {"model": tiny_causal_lm_dir}, model)
+    )
+    params = {"duration_s": 0.2, "warmup": 1, "max_new_tokens": 4, "seq_len": 8}
+    out = tmp_path / "gen"
+    out.mkdir()
+    ctx = TaskContext("gen", "generate", params, {"model": model}, {}, out, "AUTO:GPU,CPU")
+    result = generate.run(ctx)
+    assert result["device"] == "AUTO:GPU,CPU" and result["compiled_for"] == "AUTO:CPU"
+    assert result["generated_tokens_mean"] == 4 and result["host"]["cpu_model"]

@@ -172,3 +172,15 @@ def test_plan_with_a_warm_memo_keys_on_the_fingerprint_without_openvino(
     ).stdout
     assert out.strip().splitlines()[-1] == "HEAVY:"
     assert "not probed" not in out  # the bench cells were keyed on the memo's fingerprint
+
+
+def test_dask_routes_auto_lists_to_the_members_the_cluster_has() -> None:
+    """Cluster device lists are made up here (one with a mock GPU worker)."""
+    from runner.executor.dask import device_requirements
+
+    assert device_requirements("AUTO:GPU,CPU", ["CPU"]) == {"device.CPU": 1}
+    with_mock_gpu = ["CPU", "GPU"]
+    assert device_requirements("AUTO:GPU,CPU", with_mock_gpu) == {"device.GPU": 1, "device.CPU": 1}
+    assert device_requirements("HETERO:GPU,CPU", ["CPU"]) == {"device.GPU": 1, "device.CPU": 1}
+    assert device_requirements("AUTO", ["CPU"]) == {}
+    assert device_requirements("GPU.1", with_mock_gpu) == {"device.GPU": 1}
