@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from runner.core.errors import OvrunError
+from runner.host.cpu import fingerprint_without_openvino
+from runner.host.devices import compile_name
 from runner.plan.context import TaskContext
 from runner.recipe.spec import TASK_METRIC
 
@@ -259,8 +261,9 @@ def run(ctx: TaskContext) -> dict:
             hint="give the eval data at least one non-empty text line",
         )
     core = ov.Core()
+    target = compile_name(device, list(core.available_devices))  # AUTO:GPU,CPU -> AUTO:CPU
     model, reference = (
-        _Runner(core, ctx.model_dir(role), device, properties, _OUTPUTS[task])
+        _Runner(core, ctx.model_dir(role), target, properties, _OUTPUTS[task])
         for role in ("model", "reference")
     )
     ctx.log(f"evaluate: {task} on {len(samples)} samples, {device} {properties}")
@@ -270,4 +273,14 @@ def run(ctx: TaskContext) -> dict:
         "device": device,
         "properties": properties,
         "inference_precision": model.precision(),
+        # accuracy is not keyed on the machine (an f32 evaluation is portable), but where
+        # it ran is recorded: the CPU and what OpenVINO calls the device
+        "host": {**fingerprint_without_openvino(), "device_name": _full_name(core, target)},
     }
+
+
+def _full_name(core: Any, device: str) -> str | None:
+    try:
+        return str(core.get_property(device, "FULL_DEVICE_NAME"))
+    except RuntimeError:  # a meta-device with a list answers only for its plugin name
+        return None

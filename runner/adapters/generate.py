@@ -27,6 +27,8 @@ from runner.adapters.benchmark import latency_stats, peak_rss_mb
 from runner.adapters.devices import require_device
 from runner.adapters.feeds import synthetic_sample
 from runner.core.errors import OvrunError
+from runner.host.cpu import fingerprint_without_openvino
+from runner.host.devices import compile_name
 from runner.plan.context import TaskContext
 
 DEFAULTS: dict[str, Any] = {
@@ -54,13 +56,14 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         raise OvrunError(f"no OpenVINO IR in {model_dir}", hint="re-run the export")
     core = ov.Core()
     require_device(core, device)
+    target = compile_name(device, list(core.available_devices))  # AUTO:GPU,CPU -> AUTO:CPU
     config = {"PERFORMANCE_HINT": params["hint"], **params["properties"]}
 
     prompts = _prompts(ctx, params, model_dir)
-    ctx.log(f"loading LLMPipeline on {device} with {config}")
+    ctx.log(f"loading LLMPipeline on {target} with {config}")
     started = time.perf_counter()
     try:
-        pipe = genai.LLMPipeline(str(model_dir), device, **config)
+        pipe = genai.LLMPipeline(str(model_dir), target, **config)
     except RuntimeError as err:
         raise OvrunError(
             f"openvino-genai cannot load {model_dir.name} on {device}: {_last_line(err)}",
@@ -95,6 +98,8 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     return {
         "mode": "generate",
         "device": device,
+        "compiled_for": target,
+        "host": fingerprint_without_openvino(),
         "hint": params["hint"],
         "batch": int(params["batch"]),
         "seq_len": int(params["seq_len"]),

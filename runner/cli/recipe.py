@@ -42,7 +42,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from runner.session import open_session
 
     session = open_session(
-        args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False, only=args.only
+        args.recipe,
+        args.cache_dir,
+        **recipe_opts(args),
+        probe_devices=False,
+        probe_in_child=True,
+        only=args.only,
     )
     if args.json:
         return _plan_json(session)
@@ -107,7 +112,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from runner.cache.key import diff
     from runner.session import open_session
 
-    session = open_session(args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False)
+    session = open_session(
+        args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False, probe_in_child=True
+    )
     task = session.plan.tasks.get(args.task)
     if task is None:
         raise OvrunError(
@@ -140,6 +147,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"skipped: {decision.reason}")
         return EXIT_OK
     print(f"key {task.key}")
+    if task.op.measures:
+        _print_machine(task.device, (task.preimage or {}).get("machine"))
     if decision.state == "cached":
         print("cached: an entry with this exact preimage exists")
     if ref is None:
@@ -155,3 +164,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print("preimage:")
     print(json.dumps(task.preimage, indent=2, sort_keys=True))
     return EXIT_OK
+
+
+def _print_machine(device: str | None, machine: dict | None) -> None:
+    """The hardware fingerprint a measuring task is keyed on, one field a line."""
+    from runner.cache.decide import UNPROBED
+    from runner.host.fingerprint import flatten
+
+    if machine is None:
+        print(f"measured on: unknown ({UNPROBED})")
+        return
+    print(f"measured on ({device}; the key holds this hardware fingerprint):")
+    for name, value in flatten(machine).items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        print(f"  {name}: {shown}")

@@ -16,6 +16,9 @@ class Op:
     version: int  # bump when the implementation changes what it produces
     libs: tuple[str, ...]  # distributions whose versions key the result
     device_dependent: bool = False  # device goes into the key (compile, benchmark)
+    # the output is a measurement of the host: the device's hardware fingerprint goes into
+    # the key, so another machine re-measures instead of taking these figures
+    measures: bool = False
     exclusive: bool = False  # never runs beside another exclusive task on one host
     # heavy modules the adapter imports when it runs: Dask workers import them as they start,
     # while the client still plans, instead of inside the first task of each worker
@@ -84,6 +87,7 @@ OPS: dict[str, Op] = {
             2,  # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
             ("openvino", "numpy"),
             device_dependent=True,
+            measures=True,
             exclusive=True,
             imports=("openvino",),
         ),
@@ -93,6 +97,7 @@ OPS: dict[str, Op] = {
             1,
             ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
             device_dependent=True,
+            measures=True,
             exclusive=True,
             imports=("openvino", "openvino_genai", "openvino_tokenizers"),
         ),

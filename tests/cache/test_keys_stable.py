@@ -3,7 +3,13 @@ stage-package layout (tests/cache/fixtures/keys_before_layout.json), are compute
 
 Library versions go into every key, so the recorded versions stand in for the installed ones:
 what this guards is that ovrun itself derives the same keys from the same inputs. A key may
-change only with a deliberate bump (KEY_SCHEMA, an op version), never by moving code."""
+change only with a deliberate bump (KEY_SCHEMA, an op version), never by moving code.
+
+Measuring tasks (`bench:` cells, `Op.measures`) are keyed on the hardware fingerprint of
+the device they measure, read from the device probe memo: the fixture's recorded ``probe``
+is written as this host's memo, so their keys are the same on every machine. Their keys
+(and the report's, which holds theirs) were re-recorded when the fingerprint entered them;
+every other key is the one recorded before the layout change."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from runner.cache import key as key_mod
+from runner.host import devices as host_devices
 from runner.session import open_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +31,7 @@ def test_recipe_keys_match_the_recorded_ones(name: str, tmp_path, monkeypatch) -
     libs = RECORDED["libs"]
     monkeypatch.setattr(key_mod, "lib_version", lambda dist: libs.get(dist, "absent"))
     recipe, _, devices = name.partition("@")
+    host_devices.remember(tmp_path / "cache", RECORDED["probe"])
     session = open_session(
         ROOT / "recipes" / f"{recipe}.yaml",
         tmp_path / "cache",
@@ -32,3 +40,20 @@ def test_recipe_keys_match_the_recorded_ones(name: str, tmp_path, monkeypatch) -
     )
     keys = {task.id: task.key for task in session.plan.order()}
     assert keys == RECORDED["keys"][name]
+
+
+def test_only_measuring_keys_depend_on_the_machine(tmp_path, monkeypatch) -> None:
+    """Another CPU changes the CPU bench cells' keys (and the report's), nothing else: export,
+    data and compress entries stay shareable, and the GPU's figures do not depend on the CPU."""
+    libs = RECORDED["libs"]
+    monkeypatch.setattr(key_mod, "lib_version", lambda dist: libs.get(dist, "absent"))
+    other = json.loads(json.dumps(RECORDED["probe"]))
+    other["host"]["cpu_model"] = other["devices"]["CPU"]["FULL_DEVICE_NAME"] = "Another CPU"
+    host_devices.remember(tmp_path / "cache", other)
+    session = open_session(
+        ROOT / "recipes" / "quickstart.yaml", tmp_path / "cache", probe_devices=False
+    )
+    recorded = RECORDED["keys"]["quickstart"]
+    differ = {t.id for t in session.plan.order() if t.key != recorded[t.id]}
+    on_cpu = {t.id for t in session.plan.order() if t.op.measures and t.device == "CPU"}
+    assert on_cpu and differ == on_cpu | {"report"}
