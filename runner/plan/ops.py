@@ -99,11 +99,11 @@ OPS: dict[str, Op] = {
         Op(
             "evaluate",
             "runner.adapters.evaluate:run",
-            1,
+            2,  # 2: also under the deployed precision, worst-case figures
             ("openvino", "numpy"),
             imports=("openvino",),
         ),
-        Op("report", "runner.adapters.report:run", 2, ()),  # 2: matrix cells, noise verdicts
+        Op("report", "runner.adapters.report:run", 3, ()),  # 3: gates name their precision
         Op(
             "deploy",
             "runner.adapters.deploy:run",

@@ -138,8 +138,18 @@ def gate_lines(results: dict[str, Any]) -> list[str]:
     lines = []
     for gate in results.get("gates", []):
         verdict = "passed" if gate["passed"] else "FAILED"
+        value = gate["value"]
+        drop = gate["accuracy_drop"]
         lines.append(
-            f"gate {verdict}: {gate['variant']} {gate['metric']} {gate['value']:.4f} "
-            f"(drop {gate['accuracy_drop']:.4f}, max_drop {gate['max_drop']})"
+            f"gate {verdict}: {gate['variant']} {gate['metric']} "
+            f"{'-' if value is None else f'{value:.4f}'}{_gate_precision(gate)} "
+            f"(drop {'-' if drop is None else f'{drop:.4f}'}, max_drop {gate['max_drop']})"
         )
     return lines
+
+
+def _gate_precision(gate: dict[str, Any]) -> str:
+    if not gate.get("precision"):
+        return ""
+    role = {"deployed": "deployed", "compression": "compression alone"}.get(gate.get("on", ""))
+    return f" at {gate['precision']}" + (f" ({role})" if role else "")

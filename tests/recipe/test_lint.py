@@ -99,7 +99,9 @@ def test_impossible_weight_options_are_exit_2_at_their_line(
 
 
 def test_ignored_option_error_has_a_hint_and_exit_2(tmp_path: Path) -> None:
-    path = _recipe(tmp_path, "  w: {compress_weights: {mode: int8_asym, ratio: 0.5, group_size: 64}}")
+    path = _recipe(
+        tmp_path, "  w: {compress_weights: {mode: int8_asym, ratio: 0.5, group_size: 64}}"
+    )
     result = ovrun("validate", str(path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "hint: remove ratio, or use a sub-8-bit mode" in result.stderr
