@@ -59,11 +59,12 @@ def summary_table(results: dict[str, Any]):
             continue
         lat = row.get("latency_ms", {})
         size = row.get("size_bytes")
+        hint, dims = _marked(row, extra)
         table.add_row(
             row["variant"],
             row["device"],
-            row["hint"],
-            *((_dims(row, extra),) if extra else ()),
+            hint,
+            *((dims,) if extra else ()),
             _fmt(lat.get("median"), ".2f"),
             _fmt(lat.get("p90"), ".2f"),
             _fmt(row.get("throughput"), ".1f"),
@@ -86,6 +87,26 @@ def _dims(row: dict[str, Any], extra: list[str]) -> str:
     return " ".join(
         f"{prefix[n]}{row.get(n) if row.get(n) is not None else 'default'}" for n in extra
     )
+
+
+def _marked(row: dict[str, Any], extra: list[str]) -> tuple[str, str]:
+    """The hint and dims labels, with each property the device resolved differently from the
+    request marked (``s2→1``): in the dims column when it shows that dimension, else after
+    the hint."""
+    from runner.report.resolved import differences, mark
+
+    dims = _dims(row, extra)
+    unplaced = []
+    for name, (want, got) in differences(row).items():
+        label = mark(name, want, got)
+        plain = label.split("→", 1)[0]
+        words = dims.split(" ")
+        if plain in words:
+            dims = " ".join(label if w == plain else w for w in words)
+        else:
+            unplaced.append(label)
+    hint = row["hint"] + (f" [yellow]{' '.join(unplaced)}[/]" if unplaced else "")
+    return hint, dims
 
 
 def _spread(row: dict[str, Any]) -> str:
