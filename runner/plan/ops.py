@@ -90,7 +90,7 @@ OPS: dict[str, Op] = {
         Op(
             "generate",
             "runner.adapters.generate:run",
-            1,
+            2,  # 2: benchmark.repeats, median repeat, spread
             ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
             device_dependent=True,
             exclusive=True,
