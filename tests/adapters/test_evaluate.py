@@ -62,6 +62,8 @@ def _evaluate(
 ) -> dict:
     inputs = {"model": models[variant], "reference": models["fp32"], "dataset": models["data"]}
     base = {"metric": evaluate._METRICS.get(task), "device": "CPU", "properties": F32}
+    # deployed in f32 too unless a test says otherwise: figures independent of the CPU's default
+    base |= {"deployed_properties": F32, "runtime_properties": [F32]}
     return evaluate.run(_ctx(out, "evaluate", base | {"task": task} | params, inputs))
 
 
@@ -74,7 +76,7 @@ def test_model_against_itself_has_cosine_one(bert: dict[str, Path], tmp_path: Pa
     assert result["accuracy_drop"] == pytest.approx(0.0, abs=1e-6)
     assert result["samples"] == EVAL_SAMPLES
     assert result["device"] == "CPU" and result["properties"] == F32
-    assert result["inference_precision"] == "f32"
+    assert result["compression"]["precision"] == "f32"  # the reference precision
 
 
 def test_int4_model_scores_lower(bert: dict[str, Path], tmp_path: Path) -> None:
