@@ -22,7 +22,7 @@ def _mean(row: dict[str, Any], name: str) -> float | None:
 def generation_table(results: dict[str, Any]):
     from rich.table import Table
 
-    from runner.report.table import _speedup, _spread
+    from runner.report.noise_text import speedup_text, spread_text
 
     evaluations = results.get("evaluations", {})
     reference = results.get("reference")
@@ -75,9 +75,9 @@ def generation_table(results: dict[str, Any]):
             _fmt(_mean(row, "ttft_ms"), ".2f"),
             _fmt(_mean(row, "tpot_ms"), ".2f"),
             _fmt(_mean(row, "tokens_per_s"), ".1f"),
-            _spread(row),
+            spread_text(row),
             # same verdict as every other comparison; "noise not measured" with one repeat
-            _speedup(row),
+            speedup_text(row),
             accuracy,
             _fmt(ppl, ".2f"),
             _fmt(size / 1e6 if size else None, ".2f"),

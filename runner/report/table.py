@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# the spread and vs-reference cells are shared with the LLM table (report/generation_table.py)
+from runner.report.noise_text import speedup_text as _speedup
+from runner.report.noise_text import spread_text as _spread
+
 
 def _fmt(value: Any, spec: str, unit: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{unit}"
@@ -107,26 +111,6 @@ def _marked(row: dict[str, Any], extra: list[str]) -> tuple[str, str]:
             unplaced.append(label)
     hint = row["hint"] + (f" [yellow]{' '.join(unplaced)}[/]" if unplaced else "")
     return hint, dims
-
-
-def _spread(row: dict[str, Any]) -> str:
-    """Throughput range over repeats as ±half-range %, or '1 run' when not measured."""
-    runs = row.get("repeats") or []
-    spread = (row.get("spread") or {}).get("throughput")
-    if len(runs) < 2 or not spread:
-        return "1 run"
-    return f"±{spread['relative'] * 50:.1f}%"
-
-
-def _speedup(row: dict[str, Any]) -> str:
-    value = row.get("speedup_vs_reference")
-    if value is None:
-        return "-"
-    verdict = row.get("speedup_verdict")
-    if verdict is None:
-        return f"{value:.2f}×"
-    style = {"significant": "bold", "within noise": "dim"}.get(verdict, "dim")
-    return f"{value:.2f}× [{style}]({verdict})[/]"
 
 
 def skip_lines(results: dict[str, Any]) -> list[str]:
