@@ -130,3 +130,8 @@ def test_asserts_name_which_precision_they_read(tmp_path: Path) -> None:
     results = _results(tmp_path, EVAL, None, 0.01)
     deployed, alone = (check(a, results) for a in recipe.asserts)
     assert deployed["passed"] is False and alone["passed"] is True
+    assert deployed["precisions"] == {"int8.accuracy_min": "bf16 (deployed)"}
+    assert alone["precisions"] == {"int8.compression_accuracy_min": "f32 (compression alone)"}
+    from runner.report.asserts import describe
+
+    assert describe(deployed).endswith("[int8.accuracy_min at bf16 (deployed)]")
