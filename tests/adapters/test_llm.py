@@ -153,7 +153,9 @@ def test_perplexity_matches_torch(llm, tmp_path: Path, tiny_causal_lm_dir: Path)
                {"format": "text", "samples": 4, "seed": 0, "shuffle": False, "max_length": 24},
                {"model": llm["fp32"]}, {"source": tmp_path / "e.txt"})  # fmt: skip
     datasets.run(data)
-    params = {"task": "text-generation", "metric": "top1_agreement"}
+    # deployed in f32 as well: figures that hold on a CPU whose default is bf16 too
+    f32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    params = {"task": "text-generation", "metric": "top1_agreement", "deployed_properties": f32}
     inputs = {"model": llm["fp32"], "reference": llm["fp32"], "dataset": data.out}
     same = evaluate.run(ctx(tmp_path, "e", "evaluate", params, inputs))
     assert same["value"] == 1.0 and same["perplexity"] == same["reference_perplexity"]
