@@ -51,7 +51,7 @@ def open_session(
     devices: list[str] | None = None,
     host_extra: dict[str, Any] | None = None,
     overrides: Overrides | None = None,
-    remote: str | None = None,
+    remote: str | Remote | None = None,
     only: list[str] | None = None,
 ) -> Session:
     """``devices`` overrides this host's probe (a Dask cluster reports what its workers have);
@@ -73,11 +73,11 @@ def open_session(
     memo = DigestMemo(cache.root / "memo" / "digests.json")
     assign_keys(plan, memo)
     memo.save()
-    shared = None
-    if remote:
-        from runner.cache.remote import Remote
+    shared = remote or None
+    if isinstance(remote, str):
+        from runner.cache.remote import open_remote
 
-        shared = Remote(remote)
+        shared = open_remote(remote)
     decisions = decide(plan, cache, force, remote=shared, pull=probe_devices)
     return Session(recipe, plan, cache, host, decisions, remote=shared, left_out=left_out)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -13,11 +14,24 @@ from runner.core.errors import EXIT_OK, OvrunError, suggest
 def cmd_validate(args: argparse.Namespace) -> int:
     from runner.recipe.resolve import load_recipe
 
+    checked = []
     for file in args.files:
         recipe = load_recipe(file)
-        print(
-            f"{file}: ok ({len(recipe.variants)} variants, {len(recipe.targets.devices)} devices)"
+        checked.append(
+            {
+                "file": file,
+                "ok": True,
+                "variants": len(recipe.variants),
+                "devices": len(recipe.targets.devices),
+            }
         )
+        if not args.json:
+            print(
+                f"{file}: ok ({len(recipe.variants)} variants, "
+                f"{len(recipe.targets.devices)} devices)"
+            )
+    if args.json:
+        print(json.dumps({"files": checked}, indent=1))
     return EXIT_OK
 
 
@@ -30,6 +44,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     session = open_session(
         args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=False, only=args.only
     )
+    if args.json:
+        return _plan_json(session)
     # plain writes: a 10,000-task sweep must print in milliseconds, not through a renderer
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     counts = {"cached": 0, "run": 0, "skipped": 0}
@@ -56,6 +72,28 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _plan_json(session) -> int:
+    tasks = [
+        {
+            "id": task.id,
+            "key": task.key,
+            "state": session.decisions[task.id].state,
+            "reason": session.decisions[task.id].reason,
+        }
+        for task in session.plan.order()
+    ]
+    counts = {s: sum(1 for t in tasks if t["state"] == s) for s in ("cached", "run", "skipped")}
+    doc = {
+        "recipe": str(session.recipe.file),
+        "name": session.recipe.name,
+        "tasks": tasks,
+        "counts": counts,
+        "left_out": list(session.left_out),
+    }
+    sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+    return EXIT_OK
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from runner.plan.graph import to_dot, to_mermaid
     from runner.session import open_session
@@ -66,8 +104,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    import json
-
     from runner.cache.key import diff
     from runner.session import open_session
 
@@ -81,6 +117,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
             ),
         )
     decision = session.decisions[task.id]
+    ref = session.cache.read_ref(session.recipe.name, task.id)
+    if args.json:
+        changes = (
+            diff(ref["preimage"], task.preimage or {}) if ref and ref["key"] != task.key else []
+        )
+        doc = {
+            "task": task.id,
+            "op": task.op.name,
+            "op_version": task.op.version,
+            "state": decision.state,
+            "reason": decision.reason,
+            "key": task.key,
+            "last_key": ref["key"] if ref else None,
+            "changes": changes,
+            "preimage": task.preimage,
+        }
+        print(json.dumps(doc, indent=1, sort_keys=True))
+        return EXIT_OK
     print(f"task {task.id}  op {task.op.name} v{task.op.version}")
     if decision.state == "skipped":
         print(f"skipped: {decision.reason}")
@@ -88,7 +142,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(f"key {task.key}")
     if decision.state == "cached":
         print("cached: an entry with this exact preimage exists")
-    ref = session.cache.read_ref(session.recipe.name, task.id)
     if ref is None:
         print("no earlier run of this task recorded in this cache")
     elif ref["key"] == task.key:
