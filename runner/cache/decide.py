@@ -36,8 +36,24 @@ def assign_keys(
         files = {role: memo.any(path) for role, path in task.files.items()}
         upstream = {role: plan.tasks[dep].key for role, dep in task.deps.items()}
         fingerprint = machine(task.device) if machine and task.op.measures and task.device else None
-        task.preimage = preimage(task.op, task.params, upstream, files, task.device, fingerprint)
+        capabilities = _capabilities(task, machine) if task.op.precision_dependent else None
+        task.preimage = preimage(
+            task.op, task.params, upstream, files, task.device, fingerprint, capabilities
+        )
         task.key = key_of(task.preimage)
+
+
+def _capabilities(
+    task: Task, machine: Callable[[str], dict[str, Any] | None] | None
+) -> list[Any] | None:
+    """OPTIMIZATION_CAPABILITIES of the device a precision-dependent task computes on (each
+    present member of a meta-device); None when the host is not probed yet."""
+    device = task.params.get("device")
+    found = machine(device) if machine and isinstance(device, str) else None
+    if not found:
+        return None
+    members = found.get("members") or {device: found}
+    return [[name, members[name].get("capabilities")] for name in sorted(members)]
 
 
 def decide(

@@ -69,10 +69,12 @@ def preimage(
     files: dict[str, str],
     device: str | None,
     machine: dict[str, Any] | None = None,
+    capabilities: list[Any] | None = None,
 ) -> dict[str, Any]:
     """``machine``: the fingerprint of the measured device, for ops whose output is a
-    measurement (`Op.measures`); other ops never carry the field, so their keys are shared
-    between machines."""
+    measurement (`Op.measures`); ``capabilities``: the precisions the device offers, for ops
+    whose figures follow its default precision (`Op.precision_dependent`). Other ops never
+    carry either field, so their keys are shared between machines."""
     pre = {
         "key_schema": KEY_SCHEMA,
         "op": op.name,
@@ -85,6 +87,8 @@ def preimage(
     }
     if op.measures:
         pre["machine"] = machine  # None: this host not probed yet (`plan` before any run)
+    if op.precision_dependent:
+        pre["capabilities"] = capabilities
     return pre
 
 

@@ -19,6 +19,9 @@ class Op:
     # the output is a measurement of the host: the device's hardware fingerprint goes into
     # the key, so another machine re-measures instead of taking these figures
     measures: bool = False
+    # the output depends on the arithmetic the device picks by default (bf16 on an AMX CPU,
+    # f32 on an AVX2 one): the device's precision capabilities go into the key
+    precision_dependent: bool = False
     exclusive: bool = False  # never runs beside another exclusive task on one host
     # heavy modules the adapter imports when it runs: Dask workers import them as they start,
     # while the client still plans, instead of inside the first task of each worker
@@ -94,7 +97,7 @@ OPS: dict[str, Op] = {
         Op(
             "generate",
             "runner.adapters.generate:run",
-            1,
+            2,  # 2: benchmark.repeats, median repeat, spread
             ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
             device_dependent=True,
             measures=True,
@@ -104,11 +107,12 @@ OPS: dict[str, Op] = {
         Op(
             "evaluate",
             "runner.adapters.evaluate:run",
-            1,
+            2,  # 2: also under the deployed precision, worst-case figures
             ("openvino", "numpy"),
+            precision_dependent=True,
             imports=("openvino",),
         ),
-        Op("report", "runner.adapters.report:run", 2, ()),  # 2: matrix cells, noise verdicts
+        Op("report", "runner.adapters.report:run", 3, ()),  # 3: gates name their precision
         Op(
             "deploy",
             "runner.adapters.deploy:run",
