@@ -40,6 +40,7 @@ _EIGHT_BIT = ("int8_sym", "int8_asym")
 _INT8_ONLY_DEFAULTS = ("ratio", "group_size", "all_layers", "sensitivity_metric", "backup_mode")
 _DATA_AWARE = ("awq", "scale_estimation", "gptq", "lora_correction")
 _SCOPE_KEYS = ("names", "patterns", "types")
+_NNCF_ADVANCED = ["nncf", "weight_compression", "advanced_parameters"]
 
 
 # --- the op -----------------------------------------------------------------------------
@@ -194,6 +195,12 @@ def run(ctx: TaskContext) -> dict:
     except nncf_user_errors() as error:
         raise nncf_failure(error, "compress_weights") from error
 
+    if "statistics" in ctx.inputs:
+        from runner.adapters.stable_ir import relabel_rt_path
+
+        # the statistics entry by its key, not by where this machine's cache keeps it
+        key = ctx.inputs["statistics"].parent.name
+        relabel_rt_path(compressed, _NNCF_ADVANCED, ctx.inputs["statistics"], f"cache:{key}")
     out_dir = ctx.out / "model"
     size = save_model_dir(compressed, source, out_dir)
     saved = read_ir(out_dir)
