@@ -121,7 +121,27 @@ def convert_graph(ctx: TaskContext, kind: str, out_dir: Path, weight_format: str
                 hint="the .xml and .bin must come from the same ov.save_model call",
             ) from err
     _copy_tokenizer(ctx.files.get("tokenizer"), out_dir)
+    _write_config(ctx.params["source"].get("model_type"), out_dir)
     return model
+
+
+def _write_config(model_type: str | None, out_dir: Path) -> None:
+    """config.json from the recipe's model_type, unless the tokenizer dir brought the model's
+    own: optimum-intel infers the library and the model class from it, and without one
+    OVModelFor*.from_pretrained refuses the dir. Only what is known is written; transformers
+    fills the rest with its defaults when it loads the config."""
+    if model_type is None or (out_dir / "config.json").is_file():
+        return
+    from transformers import CONFIG_MAPPING
+
+    if model_type not in CONFIG_MAPPING:
+        raise OvrunError(
+            f"model_type {model_type!r} is not a transformers model type",
+            hint=f"use the model_type of the model's config.json, e.g. "
+            f"{', '.join(t for t in ('bert', 'llama', 'gpt2') if t in CONFIG_MAPPING)}",
+        )
+    config = {"model_type": model_type}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def _copy_tokenizer(tokenizer_dir: Path | None, out_dir: Path) -> None:
