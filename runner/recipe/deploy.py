@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runner.core.errors import OvrunError, suggest
 from runner.recipe.load import RecipeDoc
-
-if TYPE_CHECKING:
-    from runner.recipe.spec import ModelSpec
+from runner.recipe.model_sources import Source
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class DeploySpec:
 
 
 def parse_deploy(
-    doc: RecipeDoc, data: dict[str, Any], variants: list[str], model: ModelSpec | None = None
+    doc: RecipeDoc, data: dict[str, Any], variants: list[str], source: Source | None = None
 ) -> DeploySpec | None:
     raw = data.get("deploy")
     if raw is None:
@@ -40,8 +38,8 @@ def parse_deploy(
                 location=doc.location(("deploy", "variants", i)),
             )
     formats = [f for f in ("optimum", "ovms", "bundle") if f in raw["formats"]]
-    if model is not None and {"optimum", "bundle"} & set(formats):  # a bundle holds optimum/
-        _check_optimum_config(doc, model)
+    if source is not None and {"optimum", "bundle"} & set(formats):  # a bundle holds optimum/
+        _check_optimum_config(doc, source)
     # The recipe's benchmark properties (streams, threads, precision) carry over to serving;
     # deploy.properties can override them for the served configuration.
     plugin = {
@@ -60,11 +58,10 @@ def parse_deploy(
     )
 
 
-def _check_optimum_config(doc: RecipeDoc, model: ModelSpec) -> None:
+def _check_optimum_config(doc: RecipeDoc, source: Source) -> None:
     """OVModelFor*.from_pretrained needs a transformers config.json beside the IR. Hugging
     Face sources bring theirs; an ONNX file or an IR has none, so it must come from the
     tokenizer dir or from a model_type in the recipe, or the optimum dir cannot be built."""
-    source = model.source
     if source.kind not in ("onnx", "ir") or source.options.get("model_type"):
         return
     tokenizer = source.files.get("tokenizer")
