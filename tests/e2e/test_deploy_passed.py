@@ -159,7 +159,17 @@ def test_onnx_deploy_gets_a_config_from_model_type_and_loads(tmp_path, tiny_bert
     import torch
     from transformers import BertModel
 
-    model = BertModel.from_pretrained(tiny_bert_dir).eval()
+    class Encoder(torch.nn.Module):  # BertModel.forward's positional order is not the inputs'
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = BertModel.from_pretrained(tiny_bert_dir).eval()
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    model = Encoder().eval()
     ids = torch.ones(1, 8, dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     torch.onnx.export(
