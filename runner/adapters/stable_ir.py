@@ -7,7 +7,8 @@ worker therefore wrote different files for one cache key (``Convert_262858`` vs
 ``Convert_18753``), and a lock's digests depended on who built the entry. Before every
 save, nodes (and the model) that still carry such an automatic name get one derived
 from their position in the graph's topological order instead; names a frontend, NNCF or
-an upstream IR gave them are kept.
+an upstream IR gave them are kept. An IR another library saved (optimum's exporter) has
+the counter's names baked in: it is read back and names of that form are replaced.
 """
 
 from __future__ import annotations
