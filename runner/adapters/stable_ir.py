@@ -26,10 +26,12 @@ def stabilize_names(model: Any, saved_elsewhere: bool = False) -> int:
     In a model built in this process a node has an automatic name when its friendly name
     is its unique name (nothing ever set it). A model read from an IR another library
     saved has only explicit names; there (``saved_elsewhere``) a name of the counter's
-    form, ``<its own type>_<digits>``, counts as automatic. The new name is
+    form, ``<an op type>_<digits>`` with any suffix (``Constant_3_compressed``, which fp16
+    compression derives from it), counts as automatic. The new name is
     ``<Type>_<position>``, unique within the model."""
     ops = list(model.get_ordered_ops())
-    auto = [_is_auto(op, saved_elsewhere) for op in ops]
+    kinds = {op.get_type_name() for op in ops} if saved_elsewhere else set()
+    auto = [_is_auto(op, kinds) for op in ops]
     taken = {op.get_friendly_name() for op, is_auto in zip(ops, auto, strict=True) if not is_auto}
     renamed = 0
     for position, (op, is_auto) in enumerate(zip(ops, auto, strict=True)):
@@ -41,21 +43,34 @@ def stabilize_names(model: Any, saved_elsewhere: bool = False) -> int:
             suffix += 1
             name = f"{op.get_type_name()}_{position}_{suffix}"
         taken.add(name)
-        op.set_friendly_name(name)
+        _rename(op, name)
         renamed += 1
     if _AUTO_MODEL_NAME.match(model.get_friendly_name()):
         model.set_friendly_name("Model0")
     return renamed
 
 
-def _is_auto(op: Any, saved_elsewhere: bool) -> bool:
+def _rename(op: Any, name: str) -> None:
+    """Set the friendly name, and carry it into tensor names that were the old one: ov.Model
+    names an unnamed output tensor after its Result's automatic name (``Result_617``)."""
+    old = {op.get_name(), op.get_friendly_name()}
+    tensors = [op.output(i).get_tensor() for i in range(op.get_output_size())]
+    if op.get_type_name() == "Result":
+        tensors.append(op.input_value(0).get_tensor())
+    for tensor in tensors:
+        names = tensor.get_names()
+        if names & old:
+            tensor.set_names({name if n in old else n for n in names})
+    op.set_friendly_name(name)
+
+
+def _is_auto(op: Any, counter_kinds: set[str]) -> bool:
+    """``counter_kinds``: op types whose ``<type>_<digits>...`` names count as automatic."""
     name = op.get_friendly_name()
     if name == op.get_name():
         return True
-    if not saved_elsewhere:
-        return False
-    kind, _, number = name.rpartition("_")
-    return kind == op.get_type_name() and number.isdigit()
+    kind, _, rest = name.partition("_")
+    return kind in counter_kinds and rest.split("_")[0].isdigit()
 
 
 def save_stable(
