@@ -44,7 +44,7 @@ def execute(
     outcomes = executor.run(plan, session.decisions, options)
     session.cache.clean_stale_tmp()  # staging dirs of workers that died mid-task
     _write_refs(session, outcomes)
-    _share_and_deploy(session, outcomes, out_dir, console)
+    _share(session, outcomes, console)
 
     results = _load_results(session, outcomes)
     doc = {
@@ -76,6 +76,10 @@ def execute(
     if search:
         doc["search"] = search
     finish.complete(session.recipe.asserts, doc)  # fingerprint versions, assert: verdicts
+    from runner.deploy.publish import deploy_passed
+
+    # after the verdicts: only what passed
+    deploy_passed(session.recipe, session.plan, session.cache, outcomes, out_dir, doc, console)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(
         out_dir / "results.json", json.dumps(doc, indent=1, sort_keys=True, default=str)
@@ -88,12 +92,9 @@ def execute(
     return EXIT_FAILED if code == EXIT_OK and finish.asserts_failed(doc) else code
 
 
-def _share_and_deploy(
-    session: Session, outcomes: dict[str, Outcome], out_dir: Path, console: Any
-) -> None:
-    """Push what this run built to the shared cache; copy deploy outputs into the run dir."""
+def _share(session: Session, outcomes: dict[str, Outcome], console: Any) -> None:
+    """Push what this run built to the shared cache."""
     from runner.cache.remote import push_published
-    from runner.deploy.materialize import materialize
 
     ran = [session.plan.tasks[t].key for t, o in outcomes.items() if o.state == "ran"]
     pushed = push_published(
@@ -104,14 +105,6 @@ def _share_and_deploy(
     )
     if pushed and session.remote is not None:
         console.print(f"pushed {pushed} cache entries to {session.remote.url}", highlight=False)
-    deploys = [
-        (task.params, session.cache.out_dir(task.key))
-        for task in session.plan.order()
-        if task.op.name == "deploy" and outcomes[task.id].state in ("ran", "cached")
-    ]
-    deployed = materialize(out_dir, session.recipe.name, deploys)
-    if deployed:
-        console.print(f"deploy: {deployed}", highlight=False)
 
 
 def _load_results(session: Session, outcomes: dict[str, Outcome]) -> dict[str, Any] | None:

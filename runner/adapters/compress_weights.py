@@ -42,6 +42,7 @@ _INT8_ONLY_DEFAULTS = ("ratio", "group_size", "all_layers", "sensitivity_metric"
 _DATA_AWARE = ("awq", "scale_estimation", "gptq", "lora_correction")
 _SCOPE_KEYS = ("names", "patterns", "types")
 _NOT_LOW_BIT = ("int8", "f32/f16", "fp8")  # weight buckets the data-aware algorithms leave alone
+_NNCF_ADVANCED = ["nncf", "weight_compression", "advanced_parameters"]
 
 
 # --- the op -----------------------------------------------------------------------------
@@ -199,6 +200,12 @@ def run(ctx: TaskContext) -> dict:
     except nncf_user_errors() as error:
         raise nncf_failure(error, "compress_weights") from error
 
+    if "statistics" in ctx.inputs:
+        from runner.adapters.stable_ir import relabel_rt_path
+
+        # the statistics entry by its key, not by where this machine's cache keeps it
+        key = ctx.inputs["statistics"].parent.name
+        relabel_rt_path(compressed, _NNCF_ADVANCED, ctx.inputs["statistics"], f"cache:{key}")
     out_dir = ctx.out / "model"
     size = save_model_dir(compressed, source, out_dir)
     saved = read_ir(out_dir)

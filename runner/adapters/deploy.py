@@ -97,6 +97,14 @@ def _export_ov_tokenizer(model_dir: Path, task: str, ctx: TaskContext) -> bool:
     optimum_task = "text-generation-with-past" if task == "text-generation" else task
     export_tokenizer(tokenizer, model_dir, task=optimum_task)
     converted = (model_dir / "openvino_tokenizer.xml").exists()
+    if converted:
+        import openvino_tokenizers  # noqa: F401  registers the tokenizer ops for reading
+
+        from runner.adapters.stable_ir import restabilize
+
+        for name in ("openvino_tokenizer.xml", "openvino_detokenizer.xml"):
+            if (model_dir / name).exists():
+                restabilize(model_dir / name)
     if not converted:
         ctx.log("openvino-tokenizers cannot convert this tokenizer; deploying without its IR")
     return converted

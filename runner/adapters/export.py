@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.adapters import model_sources
+from runner.adapters.stable_ir import restabilize
 from runner.core.errors import OvrunError
 from runner.plan.context import TaskContext
 
@@ -86,6 +87,8 @@ def _export_hf(
 
     ctx.log(f"exporting {architecture} ({task}, {weight_format}) from {source}")
     _export(source, out_dir, task, weight_format, params["source"], trust_remote_code, local_only)
+    for xml in sorted(out_dir.glob("*.xml")):  # optimum saved them with counter-made names
+        restabilize(xml)
     has_tokenizer = _ensure_tokenizer(source, out_dir, trust_remote_code, local_only, ctx)
     # A hub download is in the cache by now; count parameters from its files there.
     local_source = source if local_only else _downloaded_snapshot(params["source"])

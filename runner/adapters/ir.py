@@ -178,7 +178,7 @@ def save_model_dir(model: Any, source_dir: Path, out_dir: Path) -> int:
     Copying config and tokenizer files keeps the result loadable by optimum-intel.
     Returns the IR size in bytes (xml + bin).
     """
-    import openvino as ov
+    from runner.adapters.stable_ir import save_stable
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for item in source_dir.iterdir():
@@ -188,8 +188,7 @@ def save_model_dir(model: Any, source_dir: Path, out_dir: Path) -> int:
             shutil.copytree(item, out_dir / item.name)
         else:
             shutil.copy2(item, out_dir / item.name)
-    # fp16 compression would change the weights a second time behind the user's back.
-    ov.save_model(model, out_dir / IR_XML, compress_to_fp16=False)
+    save_stable(model, out_dir / IR_XML)
     return ir_size(out_dir)
 
 

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from runner.adapters.stable_ir import save_stable
 from runner.core.errors import OvrunError
 from runner.plan.context import TaskContext
 
@@ -108,7 +109,7 @@ def convert_graph(ctx: TaskContext, kind: str, out_dir: Path, weight_format: str
                 f"cannot convert ONNX file {src.name}: {_reason(err)}",
                 hint="check the file opens with onnx.load and that source.inputs names real inputs",
             ) from err
-        ov.save_model(model, out_dir / IR_XML, compress_to_fp16=weight_format == "fp16")
+        save_stable(model, out_dir / IR_XML, compress_to_fp16=weight_format == "fp16")
     else:
         shutil.copy2(src, out_dir / IR_XML)
         shutil.copy2(ctx.files["weights"], out_dir / IR_BIN)
@@ -120,7 +121,27 @@ def convert_graph(ctx: TaskContext, kind: str, out_dir: Path, weight_format: str
                 hint="the .xml and .bin must come from the same ov.save_model call",
             ) from err
     _copy_tokenizer(ctx.files.get("tokenizer"), out_dir)
+    _write_config(ctx.params["source"].get("model_type"), out_dir)
     return model
+
+
+def _write_config(model_type: str | None, out_dir: Path) -> None:
+    """config.json from the recipe's model_type, unless the tokenizer dir brought the model's
+    own: optimum-intel infers the library and the model class from it, and without one
+    OVModelFor*.from_pretrained refuses the dir. Only what is known is written; transformers
+    fills the rest with its defaults when it loads the config."""
+    if model_type is None or (out_dir / "config.json").is_file():
+        return
+    from transformers import CONFIG_MAPPING
+
+    if model_type not in CONFIG_MAPPING:
+        raise OvrunError(
+            f"model_type {model_type!r} is not a transformers model type",
+            hint=f"use the model_type of the model's config.json, e.g. "
+            f"{', '.join(t for t in ('bert', 'llama', 'gpt2') if t in CONFIG_MAPPING)}",
+        )
+    config = {"model_type": model_type}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def _copy_tokenizer(tokenizer_dir: Path | None, out_dir: Path) -> None:
@@ -188,8 +209,7 @@ def apply_shapes(out_dir: Path, shapes: dict[str, list[int]]) -> dict[str, list[
             hint="give every input a shape the model accepts (same rank, compatible sizes)",
         ) from err
     tmp = out_dir / "reshaped.xml"
-    # Weights are already in the asked precision; do not compress them a second time.
-    ov.save_model(model, tmp, compress_to_fp16=False)
+    save_stable(model, tmp)  # fp32 stays fp32: weights are already in the asked precision
     del model
     tmp.replace(xml)
     tmp.with_suffix(".bin").replace(out_dir / IR_BIN)
@@ -206,7 +226,6 @@ def convert_tokenizer_ir(out_dir: Path, log: Any) -> dict[str, Any]:
         from openvino_tokenizers import convert_tokenizer
     except ImportError:
         return {"converted": False, "reason": "openvino-tokenizers is not installed"}
-    import openvino as ov
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(out_dir, local_files_only=True)
@@ -218,7 +237,7 @@ def convert_tokenizer_ir(out_dir: Path, log: Any) -> dict[str, Any]:
         except Exception:
             log(f"warning: openvino-tokenizers cannot convert this tokenizer: {_reason(err)}")
             return {"converted": False, "reason": _reason(err)}
-    ov.save_model(tok, out_dir / TOKENIZER_XML)
+    save_stable(tok, out_dir / TOKENIZER_XML)
     if detok is not None:
-        ov.save_model(detok, out_dir / DETOKENIZER_XML)
+        save_stable(detok, out_dir / DETOKENIZER_XML)
     return {"converted": True, "detokenizer": detok is not None}

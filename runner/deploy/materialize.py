@@ -38,11 +38,15 @@ docker run --rm -v {here}:/models -p 9000:9000 -p 8000:8000 \\
 def materialize(
     out_dir: Path, recipe: str, deploys: list[tuple[dict[str, Any], Path]]
 ) -> Path | None:
-    """``deploys``: (task params, cached out dir) per deployed variant. Returns deploy/."""
-    if not deploys:
-        return None
+    """``deploys``: (task params, cached out dir) per deployed variant. Returns deploy/, or
+    None when there is nothing to deploy: then a deploy/ of an earlier run is removed, so the
+    run dir never offers a variant this run held back."""
     out_dir = out_dir.resolve()
     final = out_dir / "deploy"
+    if not deploys:
+        if final.exists():
+            _swap(None, final)
+        return None
     tmp = out_dir / f".deploy.tmp-{uuid.uuid4().hex}"
     try:
         tmp.mkdir(parents=True)
@@ -68,9 +72,10 @@ def materialize(
     return final
 
 
-def _swap(new: Path, final: Path) -> None:
+def _swap(new: Path | None, final: Path) -> None:
     old = final.with_name(f".deploy.old-{uuid.uuid4().hex}")
     if final.exists():
         final.rename(old)
-    new.rename(final)
+    if new is not None:
+        new.rename(final)
     shutil.rmtree(old, ignore_errors=True)

@@ -41,7 +41,7 @@ OPS: dict[str, Op] = {
         Op(
             "export",
             "runner.adapters.export:run",
-            2,
+            3,  # 3: IR node names independent of the process that saved them (stable_ir)
             (*_MODEL_LIBS, "openvino-tokenizers"),
             # and what main_export imports lazily on its way (quantization config, the
             # TorchScript decoder, the tokenizer converter); missing ones are skipped
@@ -55,7 +55,8 @@ OPS: dict[str, Op] = {
             ),
         ),
         # dataset 2: formats, padding/batch layout file; quantize 2: fp8, SmoothQuant, accuracy
-        # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse
+        # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse;
+        # quantize / compress_weights 3: stable IR node names, no cache path in rt_info
         Op(
             "dataset",
             "runner.adapters.dataset:run",
@@ -66,14 +67,14 @@ OPS: dict[str, Op] = {
         Op(
             "quantize",
             "runner.adapters.quantize:run",
-            2,
+            3,
             ("openvino", "nncf", "numpy"),
             imports=_NNCF_IMPORTS,
         ),
         Op(
             "compress_weights",
             "runner.adapters.compress_weights:run",
-            2,
+            3,
             ("openvino", "nncf", "numpy"),
             imports=_NNCF_IMPORTS,
         ),
@@ -116,7 +117,7 @@ OPS: dict[str, Op] = {
         Op(
             "deploy",
             "runner.adapters.deploy:run",
-            1,
+            2,  # 2: stable names in a tokenizer IR converted at deploy time
             ("openvino", "openvino-tokenizers", "optimum-intel", "transformers"),
         ),
     )

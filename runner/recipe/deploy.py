@@ -7,6 +7,7 @@ from typing import Any
 
 from runner.core.errors import OvrunError, suggest
 from runner.recipe.load import RecipeDoc
+from runner.recipe.model_sources import Source
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,15 @@ class DeploySpec:
     hint: str
     plugin_config: dict[str, Any]  # PERFORMANCE_HINT + targets.properties + deploy.properties
     model_name: str
+    allow_failed: bool = False  # deploy variants that failed a gate or an assert: anyway
 
     def served_name(self, variant: str) -> str:
         return f"{self.model_name}-{variant}"
 
 
-def parse_deploy(doc: RecipeDoc, data: dict[str, Any], variants: list[str]) -> DeploySpec | None:
+def parse_deploy(
+    doc: RecipeDoc, data: dict[str, Any], variants: list[str], source: Source | None = None
+) -> DeploySpec | None:
     raw = data.get("deploy")
     if raw is None:
         return None
@@ -33,6 +37,9 @@ def parse_deploy(doc: RecipeDoc, data: dict[str, Any], variants: list[str]) -> D
                 hint=suggest(name, variants, otherwise=f"defined variants: {', '.join(variants)}"),
                 location=doc.location(("deploy", "variants", i)),
             )
+    formats = [f for f in ("optimum", "ovms", "bundle") if f in raw["formats"]]
+    if source is not None and {"optimum", "bundle"} & set(formats):  # a bundle holds optimum/
+        _check_optimum_config(doc, source)
     # The recipe's benchmark properties (streams, threads, precision) carry over to serving;
     # deploy.properties can override them for the served configuration.
     plugin = {
@@ -42,9 +49,29 @@ def parse_deploy(doc: RecipeDoc, data: dict[str, Any], variants: list[str]) -> D
     }
     return DeploySpec(
         variants=list(raw["variants"]),
-        formats=[f for f in ("optimum", "ovms", "bundle") if f in raw["formats"]],
+        formats=formats,
         device=raw["device"],
         hint=raw["hint"],
         plugin_config=dict(sorted(plugin.items())),
         model_name=raw.get("model_name") or data["name"],
+        allow_failed=bool(raw.get("allow_failed", False)),
+    )
+
+
+def _check_optimum_config(doc: RecipeDoc, source: Source) -> None:
+    """OVModelFor*.from_pretrained needs a transformers config.json beside the IR. Hugging
+    Face sources bring theirs; an ONNX file or an IR has none, so it must come from the
+    tokenizer dir or from a model_type in the recipe, or the optimum dir cannot be built."""
+    if source.kind not in ("onnx", "ir") or source.options.get("model_type"):
+        return
+    tokenizer = source.files.get("tokenizer")
+    if tokenizer is not None and (tokenizer / "config.json").is_file():
+        return
+    raise OvrunError(
+        f"deploy: an optimum dir needs the model's transformers config, and this {source.kind}: "
+        "source has none",
+        hint="add model_type: <its transformers type, e.g. bert> to model.source, point "
+        "tokenizer: at a dir with the model's config.json, or deploy to OVMS only "
+        "(formats: [ovms])",
+        location=doc.location(("deploy", "formats")),
     )

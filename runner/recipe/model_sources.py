@@ -180,7 +180,7 @@ def _resolve_onnx(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
         files["weights"] = external
     _tokenizer(doc, raw, files)
     inputs = {name: list(shape) for name, shape in sorted(raw.get("inputs", {}).items())}
-    return Source("onnx", raw["onnx"], files=files, options={"inputs": inputs})
+    return Source("onnx", raw["onnx"], files=files, options={"inputs": inputs, **_typed(raw)})
 
 
 def _resolve_ir(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
@@ -201,7 +201,12 @@ def _resolve_ir(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
         )
     files = {"model": xml, "weights": weights}
     _tokenizer(doc, raw, files)
-    return Source("ir", raw["ir"], files=files)
+    return Source("ir", raw["ir"], files=files, options=_typed(raw))
+
+
+def _typed(raw: dict[str, Any]) -> dict[str, Any]:
+    # keyed only when given: the keys of recipes without it stay as they were
+    return {"model_type": raw["model_type"]} if "model_type" in raw else {}
 
 
 def _resolve_random(doc: RecipeDoc, raw: dict[str, Any]) -> Source:

@@ -198,7 +198,7 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     recipe.asserts = parse_recipe_asserts(recipe)
     from runner.recipe.deploy import parse_deploy
 
-    recipe.deploy = parse_deploy(doc, data, list(variants))
+    recipe.deploy = parse_deploy(doc, data, list(variants), model.source)
     return recipe
 
 

@@ -29,8 +29,7 @@ from hardening_util import (
 pytestmark = pytest.mark.slow
 
 # Ops whose outputs are bit-identical run to run (checked: export, tokenized data, NNCF
-# quantization, evaluation); benchmarks and the report hold measured times. IR XML may differ
-# in OpenVINO's auto-numbered node names only: same_output (hardening_util) allows for that.
+# quantization, evaluation), IR XML included; benchmarks and the report hold measured times.
 DETERMINISTIC = ("export", "data:calib", "compress:int8", "eval:int8")
 
 

@@ -65,7 +65,7 @@ def test_dask_run_matches_local_run(tmp_path, tiny_project):
         if v["state"] == "ran"
     )
     local_entries, dask_entries = _entries(tmp_path / "c_local"), _entries(tmp_path / "c_dask")
-    # deterministic ops give identical artifacts wherever they ran (IR node auto-names aside)
+    # deterministic ops give byte-identical artifacts wherever they ran
     for task_id in ("export", "data:calib", "data:eval", "compress:int8", "compress:w8"):
         la, da = local_entries[task_id], dask_entries[task_id]
         assert set(la["outputs"]) == set(da["outputs"]), task_id
