@@ -1,5 +1,6 @@
 """Give every task of a plan its content key and decide what is cached, skipped or will run,
-with the reason. Needs no heavy import: keys depend on params and upstream keys, not outputs.
+with the reason. Needs no heavy import: keys depend on params and upstream keys, not outputs,
+except the report's, which depends on what its upstream entries hold (`cache/gather.py`).
 
 Decided once per session: the shared cache is consulted (and, for a run, its hits pulled)
 and the cached report entry re-hashed here, so nothing later rewrites a decision."""
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from runner.cache.decision import Decision
 from runner.cache.digest import DigestMemo
+from runner.cache.gather import gathered
 from runner.cache.integrity import corrupt_report_entry
 from runner.cache.key import diff, key_of, preimage
 from runner.cache.store import Cache
@@ -83,6 +85,10 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
             decisions[task.id] = Decision("skipped", plan.skipped[task.id])
             continue
         forced = force is not None and (not force or task.id in force)
+        if task.id == REPORT and _upstream_all_cached(task, decisions):
+            # keyed by the upstream outputs, which exist now: a re-measured cell is seen
+            keyed = gathered(task, plan, cache)
+            task.key, task.preimage = keyed.key, keyed.preimage
         if forced:
             decisions[task.id] = Decision("run", "forced")
             continue
@@ -91,6 +97,10 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
             continue
         decisions[task.id] = Decision("run", _why_not_cached(plan, task, cache, decisions))
     return decisions
+
+
+def _upstream_all_cached(task: Task, decisions: dict[str, Decision]) -> bool:
+    return all(decisions[dep].state == "cached" for dep in task.deps.values())
 
 
 def _why_not_cached(plan: Plan, task: Task, cache: Cache, decisions: dict[str, Decision]) -> str:

@@ -103,7 +103,7 @@ OPS: dict[str, Op] = {
             ("openvino", "numpy"),
             imports=("openvino",),
         ),
-        Op("report", "runner.adapters.report:run", 2, ()),  # 2: matrix cells, noise verdicts
+        Op("report", "runner.adapters.report:run", 3, ()),  # 3: rows for failed/blocked cells
         Op(
             "deploy",
             "runner.adapters.deploy:run",

@@ -137,6 +137,9 @@ def precision_lines(results: dict[str, Any]) -> list[str]:
 def gate_lines(results: dict[str, Any]) -> list[str]:
     lines = []
     for gate in results.get("gates", []):
+        if gate["passed"] is None:
+            lines.append(f"gate {gate.get('reason', 'not evaluated')}: {gate['variant']}")
+            continue
         verdict = "passed" if gate["passed"] else "FAILED"
         lines.append(
             f"gate {verdict}: {gate['variant']} {gate['metric']} {gate['value']:.4f} "
