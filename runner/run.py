@@ -16,6 +16,7 @@ from runner.core.atomic import write_text_atomic
 from runner.core.errors import EXIT_FAILED, EXIT_OK
 from runner.executor.base import STOPPED, Executor, Outcome, RunOptions, result_reader
 from runner.plan.tasks import REPORT, Plan
+from runner.report.load import SCHEMA
 from runner.session import Session
 
 
@@ -60,7 +61,7 @@ def execute(
 
     results = _load_results(session, outcomes)
     doc = {
-        **(results or {"schema": "ovrun.results/2", "recipe": session.recipe.name}),
+        **(results or {"schema": SCHEMA, "recipe": session.recipe.name}),
         "host": session.host,
         "run": {
             "started": started,

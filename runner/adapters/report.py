@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from runner.plan.context import TaskContext
+from runner.report.load import SCHEMA
 
-RESULTS_SCHEMA = "ovrun.results/2"  # schemas/results.schema.json
+RESULTS_SCHEMA = SCHEMA  # schemas/results.schema.json
 
 
 def _read(path: Path) -> dict[str, Any]:
