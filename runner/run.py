@@ -90,7 +90,7 @@ def execute(
         doc["search"] = search
     finish.complete(session.recipe.asserts, doc)  # fingerprint versions, assert: verdicts
     out_dir.mkdir(parents=True, exist_ok=True)
-    results_file = _results_file(out_dir, results, console)
+    results_file = _results_file(out_dir, results, session.left_out, console)
     write_text_atomic(results_file, json.dumps(doc, indent=1, sort_keys=True, default=str))
     html = finish.write_html(doc, out_dir, console) if results is not None else None
     from runner.report.terminal import print_summary
@@ -103,11 +103,13 @@ def execute(
 ONLY_RESULTS = "results-only.json"
 
 
-def _results_file(out_dir: Path, results: dict[str, Any] | None, console: Any) -> Path:
-    """results.json, unless this run has no report (`--only` left it out) and results.json
-    holds a run's report: a partial run never overwrites complete results."""
+def _results_file(
+    out_dir: Path, results: dict[str, Any] | None, left_out: list[str], console: Any
+) -> Path:
+    """results.json, unless `--only` left the report out and results.json holds a run's
+    report: a partial run never overwrites complete results."""
     path = out_dir / "results.json"
-    if results is not None or not _has_report(path):
+    if results is not None or not left_out or not _has_report(path):
         return path
     console.print(
         f"--only: results.json of the last full run kept; this run's task states are in {ONLY_RESULTS}",

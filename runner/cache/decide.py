@@ -99,6 +99,9 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
     return decisions
 
 
+_CONSEQUENCES = ("upstream.", "upstream_outputs", "params.missing")
+
+
 def _upstream_all_cached(task: Task, decisions: dict[str, Decision]) -> bool:
     return all(decisions[dep].state == "cached" for dep in task.deps.values())
 
@@ -107,11 +110,16 @@ def _why_not_cached(plan: Plan, task: Task, cache: Cache, decisions: dict[str, D
     rerun = [dep for dep in task.deps.values() if decisions[dep].state == "run"]
     ref = cache.read_ref(plan.recipe.name, task.id)
     if ref and ref.get("preimage") and ref["key"] != task.key:
-        changes = [
-            line
-            for line in diff(ref["preimage"], task.preimage or {})
-            if not line.startswith("upstream.")
-        ]
+        lines = diff(ref["preimage"], task.preimage or {})
+        # consequences, not causes: upstream keys, the report's upstream outputs and the
+        # upstream tasks that did not finish last time
+        changes = [line for line in lines if not line.startswith(_CONSEQUENCES)]
+        if (
+            not changes
+            and not rerun
+            and any(line.startswith("upstream_outputs.") for line in lines)
+        ):
+            return "an upstream result changed (measured again)"
         if changes:
             more = f" (+{len(changes) - 2} more)" if len(changes) > 2 else ""
             return "changed: " + "; ".join(changes[:2]) + more
