@@ -107,6 +107,14 @@ def test_failed_compression_blocks_only_its_own_rows(tmp_path, tiny_project):
 
 def test_dask_run_with_failed_cells_still_reports(tmp_path, tiny_project):
     project = tiny_project(recipe(REJECTED), CORPUS, dir=tmp_path)
+    stopped = _run(project, "--executor", "dask", "--workers", "1")
+    assert stopped.returncode == 2, stopped.stdout[-3000:] + stopped.stderr[-3000:]
+    results = project.results()
+    assert "failed" in {b["status"] for b in results["benchmarks"]}
+    assert {b["status"] for b in results["benchmarks"]} <= {"failed", "blocked"}
+    assert results["run"]["tasks"]["report"]["state"] == "ran"
+    assert results["gates"][0]["passed"] is None
+
     result = _run(project, "--keep-going", "--executor", "dask", "--workers", "1")
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
     results = project.results()
