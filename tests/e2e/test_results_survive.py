@@ -113,7 +113,7 @@ def test_dask_run_with_failed_cells_still_reports(tmp_path, tiny_project):
     assert "failed" in {b["status"] for b in results["benchmarks"]}
     assert {b["status"] for b in results["benchmarks"]} <= {"failed", "blocked"}
     assert results["run"]["tasks"]["report"]["state"] == "ran"
-    assert results["gates"][0]["passed"] is None
+    assert results["gates"][0]["passed"] in (True, None)  # eval may finish before the stop
 
     result = _run(project, "--keep-going", "--executor", "dask", "--workers", "1")
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
