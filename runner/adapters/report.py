@@ -111,7 +111,7 @@ def _not_evaluated(
         "accuracy_drop": None,
         "max_drop": max_drop,
         "passed": None,
-        "reason": not_evaluated(task_id, missing),
+        "reason": not_evaluated(task_id, (missing.get(task_id) or {}).get("state", "missing")),
     }
 
 

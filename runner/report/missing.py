@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def not_evaluated(task_id: str, missing: dict[str, dict[str, str]]) -> str:
+def not_evaluated(task_id: str, state: str) -> str:
     """``not evaluated (eval:int8 failed)``: a gate or assert on a task that did not finish."""
-    state = (missing.get(task_id) or {}).get("state", "missing")
     return f"not evaluated ({task_id} {state})"
 
 
-def missing_of(results: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Upstream task id -> {state, reason} of the report's inputs that did not finish."""
-    return results.get("missing") or {}
+def missing_state(results: dict[str, Any], task_id: str) -> str | None:
+    """failed / blocked / skipped / missing when ``task_id`` was an input of the report that
+    did not finish, else None."""
+    return ((results.get("missing") or {}).get(task_id) or {}).get("state")

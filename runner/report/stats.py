@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.report.missing import missing_of, not_evaluated
+from runner.report.missing import missing_state, not_evaluated
 
 _LATENCY = ("median", "p90", "p99", "min", "max", "mean")
 Figure = tuple[float, float, float, bool | None]  # value, low, high, measured (see asserts.Value)
@@ -41,7 +41,7 @@ def cell_value(results: dict[str, Any], task_id: str, metric: str) -> Figure | s
     if row is None:
         return f"no benchmark cell {task_id} in the results"
     if row.get("status") in ("failed", "blocked", "missing"):
-        return not_evaluated(task_id, missing_of(results))
+        return not_evaluated(task_id, row["status"])
     if row.get("status") != "ok":
         return f"{task_id} {row.get('status')}: {row.get('reason', '')}".rstrip(": ")
     if metric == "throughput":
@@ -114,8 +114,9 @@ def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure 
             value = 1.0 if metric == "accuracy" else 0.0
             return value, value, value, None
         ev = (results.get("evaluations") or {}).get(variant)
-        if not ev and f"eval:{variant}" in missing_of(results):
-            return not_evaluated(f"eval:{variant}", missing_of(results))
+        state = missing_state(results, f"eval:{variant}")
+        if not ev and state:
+            return not_evaluated(f"eval:{variant}", state)
         if not ev:
             return f"variant {variant} has no evaluation in this run"
         value = ev.get("value") if metric == "accuracy" else ev.get("accuracy_drop")
