@@ -1,5 +1,9 @@
 """`ovrun run`: execute a session's plan, write the run dir (refs, results.json, report.html,
-deploy/), print the summary and decide the exit code. Nothing here changes a decision."""
+deploy/), print the summary and decide the exit code. Nothing here changes a decision.
+
+The executor runs every task but the report; the report is gathered here afterwards from
+whatever finished, so a failed, blocked or pruned cell is a row with its reason instead of
+a report that never runs (`cache/gather.py` keys it by what its upstream tasks produced)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from typing import Any
 
 from runner.core.atomic import write_text_atomic
 from runner.core.errors import EXIT_FAILED, EXIT_OK
-from runner.executor.base import Executor, Outcome, RunOptions, result_reader
-from runner.plan.tasks import REPORT
+from runner.executor.base import STOPPED, Executor, Outcome, RunOptions, result_reader
+from runner.plan.tasks import REPORT, Plan
+from runner.report.load import SCHEMA
 from runner.session import Session
 
 
@@ -41,14 +46,22 @@ def execute(
         progress=RichProgress(console, len(plan.tasks)),
         keep_going=keep_going,
     )
-    outcomes = executor.run(plan, session.decisions, options)
+    work = Plan(
+        plan.recipe,
+        {tid: t for tid, t in plan.tasks.items() if tid != REPORT},
+        prune=plan.prune,
+        skipped=plan.skipped,
+    )
+    outcomes = executor.run(work, session.decisions, options)
     session.cache.clean_stale_tmp()  # staging dirs of workers that died mid-task
+    if REPORT in plan.tasks:
+        outcomes[REPORT] = _gather_report(session, outcomes, options)
     _write_refs(session, outcomes)
     _share(session, outcomes, console)
 
     results = _load_results(session, outcomes)
     doc = {
-        **(results or {"schema": "ovrun.results/2", "recipe": session.recipe.name}),
+        **(results or {"schema": SCHEMA, "recipe": session.recipe.name}),
         "host": session.host,
         "run": {
             "started": started,
@@ -81,15 +94,40 @@ def execute(
     # after the verdicts: only what passed
     deploy_passed(session.recipe, session.plan, session.cache, outcomes, out_dir, doc, console)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(
-        out_dir / "results.json", json.dumps(doc, indent=1, sort_keys=True, default=str)
-    )
+    results_file = _results_file(out_dir, results, session.left_out, console)
+    write_text_atomic(results_file, json.dumps(doc, indent=1, sort_keys=True, default=str))
     html = finish.write_html(doc, out_dir, console) if results is not None else None
     from runner.report.terminal import print_summary
 
-    print_summary(console, doc, results, out_dir, html, session.left_out)
+    print_summary(console, doc, results, out_dir, html, session.left_out, results_file)
     code = _exit_code(session, outcomes, results, console)
     return EXIT_FAILED if code == EXIT_OK and finish.asserts_failed(doc) else code
+
+
+ONLY_RESULTS = "results-only.json"
+
+
+def _results_file(
+    out_dir: Path, results: dict[str, Any] | None, left_out: list[str], console: Any
+) -> Path:
+    """results.json, unless `--only` left the report out and results.json holds a run's
+    report: a partial run never overwrites complete results."""
+    path = out_dir / "results.json"
+    if results is not None or not left_out or not _has_report(path):
+        return path
+    console.print(
+        f"--only: results.json of the last full run kept; this run's task states are in {ONLY_RESULTS}",
+        highlight=False,
+    )
+    return out_dir / ONLY_RESULTS
+
+
+def _has_report(path: Path) -> bool:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "benchmarks" in doc
 
 
 def _share(session: Session, outcomes: dict[str, Outcome], console: Any) -> None:
@@ -105,6 +143,39 @@ def _share(session: Session, outcomes: dict[str, Outcome], console: Any) -> None
     )
     if pushed and session.remote is not None:
         console.print(f"pushed {pushed} cache entries to {session.remote.url}", highlight=False)
+
+
+def _gather_report(session: Session, outcomes: dict[str, Outcome], options: RunOptions) -> Outcome:
+    """Build the report from the upstream tasks that finished; the others become rows with
+    their state and reason. Its key (set on the plan's report task, so refs and results.json
+    name it) covers the upstream outputs and what is missing."""
+    from runner.cache.gather import gathered
+    from runner.executor.task import execute_task
+
+    plan, cache = session.plan, session.cache
+    report = plan.tasks[REPORT]
+    missing = {}
+    for dep in report.deps.values():
+        outcome = outcomes.get(dep) or Outcome(dep, "blocked", STOPPED)
+        if outcome.state not in ("ran", "cached"):
+            missing[dep] = {"state": outcome.state, "reason": outcome.reason}
+    task = gathered(report, plan, cache, missing)
+    plan.tasks[REPORT] = task
+    decision = session.decisions[REPORT]
+    forced = decision.reason == "forced"
+    if cache.has(task.key) and not forced:
+        outcome = Outcome(REPORT, "cached")
+    else:
+        options.progress.start(task, decision)
+        outcome = execute_task(
+            cache,
+            task,
+            {role: plan.tasks[dep].key for role, dep in task.deps.items()},
+            forced=forced,
+            log_dir=options.log_dir,
+        )
+    options.progress.finish(task, outcome)
+    return outcome
 
 
 def _load_results(session: Session, outcomes: dict[str, Outcome]) -> dict[str, Any] | None:
@@ -135,7 +206,8 @@ def _exit_code(
         )
     if failed:
         return max(o.exit_code for o in failed)
-    failed_gates = [g for g in (results or {}).get("gates", []) if not g["passed"]]
+    # passed None: the gate could not be evaluated (its evaluation did not finish)
+    failed_gates = [g for g in (results or {}).get("gates", []) if g["passed"] is False]
     if failed_gates:
         # a verdict on the results, not a problem with the input: no `error:` at a position
         where = session.recipe.location("evaluate", "max_drop")

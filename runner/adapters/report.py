@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from runner.plan.context import TaskContext
+from runner.report.load import SCHEMA
 
-RESULTS_SCHEMA = "ovrun.results/2"  # schemas/results.schema.json
+RESULTS_SCHEMA = SCHEMA  # schemas/results.schema.json
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -20,6 +21,8 @@ def _read(path: Path) -> dict[str, Any]:
 def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
     cells = params["cells"]
     skipped = params.get("skipped", {})
+    # upstream tasks that did not finish (failed, blocked, pruned): rows and verdicts say so
+    missing: dict[str, dict[str, str]] = params.get("missing", {})
     benchmarks: list[dict[str, Any]] = []
     evaluations: dict[str, dict[str, Any]] = {}
     compressions: dict[str, dict[str, Any]] = {}  # variant -> what the compression applied
@@ -34,6 +37,8 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
                 row.update(status="skipped", reason=skipped[task_id])
             elif task_id in inputs:
                 row.update(status="ok", **_read(inputs[task_id]))
+            elif task_id in missing:
+                row.update(status=missing[task_id]["state"], reason=missing[task_id]["reason"])
             else:
                 row.update(status="missing", reason="task did not produce a result")
             benchmarks.append(row)
@@ -50,7 +55,14 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
     reference = params.get("reference")
     _add_speedups(benchmarks, reference)
-    gates = _gates(evaluations, params.get("max_drop"), params.get("gate") or "deployed")
+    gates = _gates(
+        cells,
+        evaluations,
+        missing,
+        params,
+        params.get("max_drop"),
+        params.get("gate") or "deployed",
+    )
     return {
         "schema": RESULTS_SCHEMA,
         "recipe": params["recipe"],
@@ -63,16 +75,55 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "benchmarks": benchmarks,
         "evaluations": evaluations,
         "gates": gates,
+        **({"missing": missing} if missing else {}),
     }
 
 
-def _gates(evaluations: dict[str, Any], max_drop: float | None, on: str) -> list[dict[str, Any]]:
+def _evaluated(cells: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """variant -> its evaluation task id."""
+    return {c["variant"]: tid for tid, c in cells.items() if c["op"] == "evaluate"}
+
+
+def _not_evaluated(
+    variant: str,
+    task_id: str,
+    missing: dict[str, dict[str, str]],
+    params: dict[str, Any],
+    max_drop: float,
+) -> dict[str, Any]:
+    from runner.report.missing import not_evaluated
+
+    return {
+        "variant": variant,
+        "metric": params.get("metric"),
+        "value": None,
+        "accuracy_drop": None,
+        "max_drop": max_drop,
+        "passed": None,
+        "reason": not_evaluated(task_id, (missing.get(task_id) or {}).get("state", "missing")),
+    }
+
+
+def _gates(
+    cells: dict[str, dict[str, Any]],
+    evaluations: dict[str, Any],
+    missing: dict[str, dict[str, str]],
+    params: dict[str, Any],
+    max_drop: float | None,
+    on: str,
+) -> list[dict[str, Any]]:
+    """One gate per evaluated variant; a variant whose evaluation did not finish gets a gate
+    that says so (passed: null) instead of none."""
     from runner.report.accuracy import gate_figures
 
     if max_drop is None:
         return []
     gates = []
-    for variant, ev in sorted(evaluations.items()):
+    for variant, task_id in sorted(_evaluated(cells).items()):
+        ev = evaluations.get(variant)
+        if ev is None:
+            gates.append(_not_evaluated(variant, task_id, missing, params, max_drop))
+            continue
         figures = gate_figures(ev, on)
         drop = figures.get("accuracy_drop")
         gates.append(
@@ -115,5 +166,5 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     (ctx.out / "results.json").write_text(
         json.dumps(results, indent=1, sort_keys=True), encoding="utf-8"
     )
-    passed = all(g["passed"] for g in results["gates"])
+    passed = all(g["passed"] is True for g in results["gates"])
     return {"cells": len(results["benchmarks"]), "gates_passed": passed}

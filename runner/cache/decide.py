@@ -1,5 +1,6 @@
 """Give every task of a plan its content key and decide what is cached, skipped or will run,
-with the reason. Needs no heavy import: keys depend on params and upstream keys, not outputs.
+with the reason. Needs no heavy import: keys depend on params and upstream keys, not outputs,
+except the report's, which depends on what its upstream entries hold (`cache/gather.py`).
 
 Decided once per session: the shared cache is consulted (and, for a run, its hits pulled)
 and the cached report entry re-hashed here, so nothing later rewrites a decision."""
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.cache.decision import Decision
 from runner.cache.digest import DigestMemo
+from runner.cache.gather import gathered
 from runner.cache.integrity import corrupt_report_entry
 from runner.cache.key import diff, key_of, preimage
 from runner.cache.store import Cache
@@ -108,6 +110,10 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
             decisions[task.id] = Decision("skipped", plan.skipped[task.id])
             continue
         forced = force is not None and (not force or task.id in force)
+        if task.id == REPORT and _upstream_all_cached(task, decisions):
+            # keyed by the upstream outputs, which exist now: a re-measured cell is seen
+            keyed = gathered(task, plan, cache)
+            task.key, task.preimage = keyed.key, keyed.preimage
         if forced:
             decisions[task.id] = Decision("run", "forced")
             continue
@@ -139,18 +145,30 @@ def _other_machine(changes: list[str]) -> str | None:
     return "; ".join(shown[:2]) + more
 
 
+_CONSEQUENCES = ("upstream.", "upstream_outputs", "params.missing")
+
+
+def _upstream_all_cached(task: Task, decisions: dict[str, Decision]) -> bool:
+    return all(decisions[dep].state == "cached" for dep in task.deps.values())
+
+
 def _why_not_cached(plan: Plan, task: Task, cache: Cache, decisions: dict[str, Decision]) -> str:
     rerun = [dep for dep in task.deps.values() if decisions[dep].state == "run"]
     ref = cache.read_ref(plan.recipe.name, task.id)
     if ref and ref.get("preimage") and ref["key"] != task.key:
-        changes = [
-            line
-            for line in diff(ref["preimage"], task.preimage or {})
-            if not line.startswith("upstream.")
-        ]
+        lines = diff(ref["preimage"], task.preimage or {})
+        # consequences, not causes: upstream keys, the report's upstream outputs and the
+        # upstream tasks that did not finish last time
+        changes = [line for line in lines if not line.startswith(_CONSEQUENCES)]
         elsewhere = _other_machine(changes)
         if elsewhere and cache.has(ref["key"]):
             return f"measured on another machine: {elsewhere}"
+        if (
+            not changes
+            and not rerun
+            and any(line.startswith("upstream_outputs.") for line in lines)
+        ):
+            return "an upstream result changed (measured again)"
         if changes:
             more = f" (+{len(changes) - 2} more)" if len(changes) > 2 else ""
             return "changed: " + "; ".join(changes[:2]) + more

@@ -25,8 +25,9 @@ def add_commands(sub) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from runner.core.atomic import write_text_atomic
-    from runner.report.compare import load_results
+    from runner.core.errors import OvrunError
     from runner.report.html import render
+    from runner.report.load import load_results
 
     doc = load_results(args.run_dir)
     run_dir = Path(args.run_dir)
@@ -35,7 +36,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.out
         else (run_dir if run_dir.is_dir() else run_dir.parent) / "report.html"
     )
-    write_text_atomic(out, render(doc))
+    try:
+        page = render(doc)
+    except (KeyError, TypeError, ValueError) as exc:  # valid by the schema, yet not renderable
+        raise OvrunError(
+            f"{args.run_dir}: results.json cannot be rendered ({type(exc).__name__}: {exc})",
+            hint="run the recipe again with this ovrun to write a complete results.json",
+        ) from None
+    write_text_atomic(out, page)
     console().print(f"report: {out}", highlight=False)
     return 0
 

@@ -77,10 +77,10 @@ def settle(
         return Outcome(task.id, "skipped", decision.reason)
     if blocked_by:
         return Outcome(task.id, "blocked", f"upstream {blocked_by[0]} failed")
+    if decision.state == "cached":  # costs nothing after a stop, and its result is reported
+        return Outcome(task.id, "cached")
     if stop:
         return Outcome(task.id, "blocked", STOPPED)
-    if decision.state == "cached":
-        return Outcome(task.id, "cached")
     return None
 
 

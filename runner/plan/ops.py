@@ -113,7 +113,9 @@ OPS: dict[str, Op] = {
             precision_dependent=True,
             imports=("openvino",),
         ),
-        Op("report", "runner.adapters.report:run", 3, ()),  # 3: gates name their precision
+        Op(
+            "report", "runner.adapters.report:run", 4, ()
+        ),  # 4: failed/blocked rows, gates name their precision
         Op(
             "deploy",
             "runner.adapters.deploy:run",

@@ -171,7 +171,10 @@ def describe(record: dict[str, Any]) -> str:
     """One line for the terminal: verdict, location, text and the values behind it."""
     where = record["location"]
     if record["passed"] is None:
-        return f"{where}: assert not evaluated: {record['text']} ({record['reason']})"
+        reason = record["reason"]
+        if reason.startswith("not evaluated ("):  # an input task did not finish
+            return f"{where}: assert {reason}: {record['text']}"
+        return f"{where}: assert not evaluated: {record['text']} ({reason})"
     verdict = "passed" if record["passed"] else "error: assert failed"
     parts = []
     for c in record["comparisons"]:

@@ -3,29 +3,10 @@ warning when the two runs come from different hardware or software."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from runner.core.errors import OvrunError
+from runner.report.load import load_results
 from runner.report.stats import cell_value, verdict
-
-
-def load_results(path: str | Path) -> dict[str, Any]:
-    """results.json of a run dir (or the file itself)."""
-    path = Path(path)
-    file = path / "results.json" if path.is_dir() else path
-    try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise OvrunError(
-            f"no results.json in {path}", hint="pass a run dir written by `ovrun run`"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise OvrunError(f"{file}: not valid JSON ({exc.msg})", hint="re-run the recipe") from None
-    if not str(doc.get("schema", "")).startswith("ovrun.results/"):
-        raise OvrunError(f"{file} is not an ovrun results file", hint="pass a run dir")
-    return doc
 
 
 def _identity(doc: dict[str, Any]) -> dict[str, Any]:

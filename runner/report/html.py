@@ -291,6 +291,10 @@ def _effective(applied: dict[str, Any] | None) -> str:
 def _gates(results: dict[str, Any]) -> str:
     items = []
     for g in results.get("gates") or []:
+        if g["passed"] is None:
+            reason = g.get("reason", "not evaluated")
+            items.append(f'<li class="warn">gate {_e(reason)}: {_e(g["variant"])}</li>')
+            continue
         cls = "ok" if g["passed"] else "bad"
         items.append(
             f'<li class="{cls}">gate {"passed" if g["passed"] else "FAILED"}: {_e(g["variant"])} '

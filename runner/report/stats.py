@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.report.missing import missing_state, not_evaluated
+
 _LATENCY = ("median", "p90", "p99", "min", "max", "mean")
 Figure = tuple[float, float, float, bool | None]  # value, low, high, measured (see asserts.Value)
 
@@ -38,6 +40,8 @@ def cell_value(results: dict[str, Any], task_id: str, metric: str) -> Figure | s
     row = row_by_task(results, task_id)
     if row is None:
         return f"no benchmark cell {task_id} in the results"
+    if row.get("status") in ("failed", "blocked", "missing"):
+        return not_evaluated(task_id, row["status"])
     if row.get("status") != "ok":
         return f"{task_id} {row.get('status')}: {row.get('reason', '')}".rstrip(": ")
     if metric == "throughput":
@@ -113,6 +117,9 @@ def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure 
             value = 0.0 if figure == "accuracy_drop" else 1.0
             return value, value, value, None
         ev = (results.get("evaluations") or {}).get(variant)
+        state = missing_state(results, f"eval:{variant}")
+        if not ev and state:
+            return not_evaluated(f"eval:{variant}", state)
         if not ev:
             return f"variant {variant} has no evaluation in this run"
         value = gate_figures(ev, on).get(figure)

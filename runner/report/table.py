@@ -142,6 +142,9 @@ def precision_lines(results: dict[str, Any]) -> list[str]:
 def gate_lines(results: dict[str, Any]) -> list[str]:
     lines = []
     for gate in results.get("gates", []):
+        if gate["passed"] is None:
+            lines.append(f"gate {gate.get('reason', 'not evaluated')}: {gate['variant']}")
+            continue
         verdict = "passed" if gate["passed"] else "FAILED"
         value = gate["value"]
         drop = gate["accuracy_drop"]

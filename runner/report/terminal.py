@@ -16,6 +16,7 @@ def print_summary(
     out_dir: Path,
     html: Path | None,
     left_out: list[str],
+    results_file: Path | None = None,
 ) -> None:
     if results is not None:
         from runner.report.accuracy import accuracy_lines
@@ -33,7 +34,8 @@ def print_summary(
         for line in accuracy_lines(results):
             console.print(line, highlight=False, markup=False)
         for line in gate_lines(results):
-            console.print(line, style="green" if "passed" in line else "bold red", highlight=False)
+            style = {"passed": "green", "not": "yellow"}.get(line.split()[1], "bold red")
+            console.print(line, style=style, highlight=False)
         for line in applied_lines(results):
             console.print(f"applied {line}", highlight=False)
     if doc.get("search"):
@@ -43,7 +45,7 @@ def print_summary(
     finish.print_asserts(doc, console)
     if left_out:
         console.print(left_out_line(left_out), highlight=False)
-    console.print(f"results: {out_dir / 'results.json'}", highlight=False)
+    console.print(f"results: {results_file or out_dir / 'results.json'}", highlight=False)
     if html is not None:
         console.print(f"report: {html}", highlight=False)
 

@@ -92,7 +92,11 @@ def test_sigkill_at_every_stage_then_resume(tmp_path, tiny_project, reference):
     assert staging_dirs(cache) == [], "staging dirs of killed runs must be cleaned up"
 
     got = entries(cache)
-    assert {t: m["key"] for t, m in got.items()} == keys
+    # the report is keyed by what the cells measured, which no two runs repeat exactly
+    assert {t: m["key"] for t, m in got.items() if t != "report"} == {
+        t: k for t, k in keys.items() if t != "report"
+    }
+    assert got["report"]["key"] == results(out)["run"]["tasks"]["report"]["key"]
     for task_id, meta in reference["entries"].items():
         assert set(got[task_id]["outputs"]) == set(meta["outputs"]), task_id
         if task_id in DETERMINISTIC:
