@@ -30,6 +30,34 @@ def _doc(cpu="Xeon", nncf="3.4.0", runs=(100.0, 110.0), task="bench:int8:CPU:LAT
     }
 
 
+def _complete(doc: dict) -> dict:
+    """What `ovrun compare` checks a results.json for (schemas/results.schema.json) beyond
+    the fields the deltas read."""
+    for row in doc["benchmarks"]:
+        runs = [r["throughput"] for r in row["repeats"]]
+        ms = sorted(1000.0 / t for t in runs)
+        latency = {"median": ms[len(ms) // 2], "p90": ms[-1], "p99": ms[-1]}
+        latency |= {"min": ms[0], "max": ms[-1], "mean": sum(ms) / len(ms)}
+        relative = (max(runs) - min(runs)) / row["throughput"]
+        row.update(device="CPU", hint="LATENCY", cell="CPU:LATENCY", nireq=1, mode="sync")
+        row.update(resolved_properties={}, size_bytes=1, compile_s=0.1, first_inference_ms=1.0)
+        row["latency_ms"] = latency
+        row["repeats"] = [
+            {"throughput": t, "latency_ms": latency, "iterations": 10, "duration_s": 1.0}
+            for t in runs
+        ]
+        spread = {"min": min(runs), "max": max(runs), "relative": relative}
+        row["spread"] = {"throughput": spread, "latency_median": spread}
+    return {
+        **doc,
+        "recipe": "tiny",
+        "run": {"started": 1.8e9, "seconds": 1.0, "tasks": {}},
+        "variants": {},
+        "evaluations": {},
+        "gates": [],
+    }
+
+
 def test_same_fingerprint_has_no_differences():
     assert fingerprint_differences(_doc(), _doc()) == []
 
@@ -67,7 +95,7 @@ def test_compare_json_is_one_document(tmp_path):
 
     for name, doc in (("a", _doc(runs=(100, 104))), ("b", _doc(cpu="EPYC", runs=(150, 151)))):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "results.json").write_text(json.dumps(doc))
+        (tmp_path / name / "results.json").write_text(json.dumps(_complete(doc)))
     result = ovrun("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json")
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
