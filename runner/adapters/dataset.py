@@ -136,11 +136,11 @@ def _from_npz(ctx: TaskContext, count: int, padding: str) -> tuple[dict[str, np.
             stored = {key: np.asarray(data[key]) for key in data.files}
     except (OSError, ValueError) as err:
         raise OvrunError(
-            f"cannot read {source} as .npz: {err}", hint="save with numpy.savez"
+            f"cannot read {source} as .npz ({type(err).__name__})", hint="save with numpy.savez"
         ) from err
     if "input_ids" not in stored:
         raise OvrunError(
-            f"{source} has no input_ids array (has: {', '.join(stored) or 'nothing'})",
+            f"{source} has no input_ids array ({len(stored)} other arrays)",
             hint="npz: takes arrays input_ids [N, L] and optionally attention_mask, token_type_ids",
         )
     ids = stored["input_ids"]

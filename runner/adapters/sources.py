@@ -6,7 +6,9 @@ Formats: ``text`` (one sample per non-empty line), ``jsonl`` (one JSON object pe
 written by Hugging Face ``datasets``' ``save_to_disk``: Arrow IPC stream shards listed in
 ``state.json``, read with pyarrow alone so ovrun does not need the ``datasets`` package).
 
-Every reader reports the file and the line/row of a bad record, so the user can fix it.
+Every reader reports the file and the line/row (or column index) of a bad record, so the
+user can fix it, and never the file's content: a recipe may name a file its author cannot
+read (a secret beside the project), and the error lands on the console and in results.json.
 """
 
 from __future__ import annotations
@@ -74,9 +76,11 @@ def _jsonl(path: Path, field: str, split: str | None) -> list[str]:
                 f"{path}:{number}: not valid JSON ({err.msg})", hint="JSONL: one JSON object a line"
             ) from err
         if not isinstance(record, dict) or field not in record:
-            keys = ", ".join(record) if isinstance(record, dict) else type(record).__name__
+            what = (
+                f"an object of {len(record)} keys" if isinstance(record, dict) else "not an object"
+            )
             raise OvrunError(
-                f"{path}:{number}: no field {field!r} (has: {keys})",
+                f"{path}:{number}: no field {field!r} ({what})",
                 hint="set field: to the key that holds the text",
             )
         texts.append(_as_text(record[field], path, number, field))
@@ -96,7 +100,7 @@ def _delimited(delimiter: str) -> Callable[[Path, str, str | None], list[str]]:
     def read(path: Path, field: str, split: str | None) -> list[str]:
         rows = csv.DictReader(_read_utf8(path).splitlines(), delimiter=delimiter)
         if rows.fieldnames is None or field not in rows.fieldnames:
-            found = ", ".join(rows.fieldnames or []) or "no header"
+            found = f"{len(rows.fieldnames)} columns" if rows.fieldnames else "no header"
             raise OvrunError(
                 f"{path}:1: no column {field!r} in the header ({found})",
                 hint="set field: to the column that holds the text",
@@ -110,7 +114,7 @@ def _delimited(delimiter: str) -> Callable[[Path, str, str | None], list[str]]:
 def _column(table, field: str, where: Path) -> list[str]:
     if field not in table.column_names:
         raise OvrunError(
-            f"{where}: no column {field!r} (has: {', '.join(table.column_names)})",
+            f"{where}: no column {field!r} ({len(table.column_names)} columns)",
             hint="set field: to the column that holds the text",
         )
     values = table.column(field).to_pylist()
@@ -144,7 +148,7 @@ def _parquet(path: Path, field: str, split: str | None) -> list[str]:
             table = pq.read_table(file)
         except Exception as err:  # pyarrow raises ArrowInvalid / OSError for damaged files
             raise OvrunError(
-                f"cannot read parquet file {file}: {err}", hint="check the file"
+                f"cannot read parquet file {file} ({type(err).__name__})", hint="check the file"
             ) from err
         texts.extend(_column(table, field, file))
     return texts
@@ -162,8 +166,8 @@ def _datasets_dir(path: Path, field: str, split: str | None) -> list[str]:
         chosen = split or ("train" if "train" in splits else None)
         if chosen not in splits:
             raise OvrunError(
-                f"{path} is a DatasetDict; split {chosen!r} is not one of {', '.join(splits)}",
-                hint="set split: to one of its splits",
+                f"{path} is a DatasetDict; split {chosen!r} is not one of its {len(splits)} splits",
+                hint="set split: to one of the splits in its dataset_dict.json",
             )
         path = path / chosen
     elif split is not None:

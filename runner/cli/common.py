@@ -34,16 +34,41 @@ def add_cache_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="set a parameter declared under params: (used as ${NAME} in the recipe)",
     )
+    add_read_options(p)
+
+
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    """What only the person running ovrun may allow, never the recipe."""
+    p.add_argument(
+        "--allow-read",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let the recipe read below DIR too (repeatable; also $OVRUN_ALLOW_READ); by default "
+        "it reads only inside its project: the git work tree or the recipe's directory",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="accept a model whose only weights are pickles (loading them can run code)",
+    )
+
+
+def read_grants(args: argparse.Namespace) -> Any:
+    from runner.core.confine import Grants
+
+    return Grants.from_user(args.allow_read, args.allow_pickle)
 
 
 def recipe_opts(args: argparse.Namespace) -> dict[str, Any]:
-    """--set / --param / --cache as open_session keyword arguments."""
+    """--set / --param / --cache / --allow-* as open_session keyword arguments."""
     from runner.cache.remote import remote_url
     from runner.recipe.compose import Overrides
 
     return {
         "overrides": Overrides(list(args.sets), list(args.params)),
         "remote": remote_url(args.remote),
+        "grants": read_grants(args),
     }
 
 

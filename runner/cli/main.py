@@ -9,7 +9,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from runner.cli.common import add_cache_options, add_only
+from runner.cli.common import add_cache_options, add_only, add_read_options
 from runner.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, OvrunError
 
 COMMANDS = (
@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "validate", help="check recipes against the schema; exit 2 on the first error"
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
+    add_read_options(validate)
 
     plan = sub.add_parser("plan", help="list tasks with key prefix and cached / will run (reason)")
     plan.add_argument("recipe")

@@ -249,7 +249,9 @@ def test_python_in_recipe_values_is_just_text(tmp_path, capsys):
 
 UNSAFE = re.compile(
     r"(?<![\w.])(eval|exec|compile|__import__)\s*\("
-    r"|\bpickle\b|\bmarshal\b|\bdill\b|\bcloudpickle\b|\bshelve\b"
+    # the module, not the word: "--allow-pickle" and "*.pickle" name what ovrun refuses
+    r"|\b(import|from)\s+(c?pickle|marshal|dill|cloudpickle|shelve)\b"
+    r"|\b(c?pickle|marshal|dill|cloudpickle|shelve)\.\w"
     r"|yaml\.(unsafe_)?load\s*\((?![^)]*SafeLoader)|yaml\.(Full|Unsafe)?Loader\b"
     r"|torch\.load\s*\((?![^)]*weights_only\s*=\s*True)"
     r"|allow_pickle\s*=\s*True|trust_remote_code\s*=\s*True|shell\s*=\s*True"
@@ -271,6 +273,10 @@ def test_unsafe_pattern_catches_what_it_should():
         "eval(text)",
         "x = exec(code)",
         "import pickle",
+        "from pickle import loads",
+        "data = pickle.loads(blob)",
+        "import dill",
+        "marshal.loads(b)",
         "yaml.load(f)",
         "yaml.load(f, Loader=yaml.FullLoader)",
         "torch.load(path)",
@@ -282,6 +288,8 @@ def test_unsafe_pattern_catches_what_it_should():
         "model.eval()",
         "yaml.safe_load(f)",
         "yaml.compose_all(t, Loader=yaml.SafeLoader)",
+        'help="accept pickles with --allow-pickle"',
+        '_PICKLED = ("*.pkl", "*.pickle")',
     ):
         assert not UNSAFE.search(fine), fine
 
