@@ -110,7 +110,7 @@ def _check_hf_names(doc: RecipeDoc, repo_id: str, revision: str | None) -> None:
         if value is None:
             continue
         where = doc.location((*_SOURCE, key))
-        check_path_text(value, key, where)
+        check_path_text(value, f"{key}:", where)
         if not pattern.match(value) or ".." in value.split("/"):
             raise OvrunError(
                 f"{key}: {value!r} is not a Hugging Face {'id' if key == 'hf' else 'revision'}",

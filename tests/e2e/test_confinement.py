@@ -2,10 +2,12 @@
 connection when HF_HUB_OFFLINE=1, follows no symlink out of a model dir, runs no code from
 the recipe or (without consent) from the model, and ovrun's source has no eval/exec/pickle.
 
-Input-path policy: inputs (model dirs, data files) may live anywhere the user can read:
-absolute paths and `..` are fine, because they are only read and their content is keyed.
+Input-path policy: every path a recipe names must resolve inside its project (the git work
+tree, or the recipe's directory); only the user widens that (--allow-read, OVRUN_ALLOW_READ).
+The cases are in tests/recipe/test_read_confinement.py and the corpus tests/bad_recipes.
 Outputs have no recipe-controlled path: the run dir is `<recipe dir>/<name>.out` (name is a
-plain file name by schema) or `--out`; cache entries are named by their key."""
+plain file name by schema) or `--out`, never through a symlink; cache entries are named by
+their key."""
 
 from __future__ import annotations
 
@@ -294,8 +296,9 @@ def test_unsafe_pattern_catches_what_it_should():
         assert not UNSAFE.search(fine), fine
 
 
-def test_input_paths_may_point_outside_the_recipe_dir(tmp_path, capsys):
-    """Policy: inputs are only read and keyed by content, so `..` and absolute paths work."""
+def test_input_paths_outside_the_project_need_the_users_grant(tmp_path, capsys):
+    """Policy: a recipe reads only inside its project (git work tree or recipe dir); `..` and
+    absolute paths that leave it are refused unless the user passes --allow-read."""
     from runner.cli.main import main
 
     shared = tmp_path / "shared"
@@ -315,7 +318,11 @@ def test_input_paths_may_point_outside_the_recipe_dir(tmp_path, capsys):
           int8: {{quantize: {{dataset: calib}}}}
         """,
     )
-    assert main(["validate", str(recipe)]) == 0, capsys.readouterr().err
+    assert main(["validate", str(recipe)]) == 2
+    assert "outside the project" in capsys.readouterr().err
+    assert main(["validate", str(recipe), "--allow-read", str(shared)]) == 0, (
+        capsys.readouterr().err
+    )
 
 
 def test_log_file_names_cannot_escape_the_log_dir():
