@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.adapters.sources import TEXT_FORMATS, read_texts
+from runner.adapters.sources import TEXT_FORMATS, select_texts
 from runner.core.errors import OvrunError
 from runner.plan.context import TaskContext
 
@@ -28,6 +28,10 @@ LAYOUT_FILE = "dataset.json"
 _KEYS = ("input_ids", "attention_mask", "token_type_ids")
 _FALLBACK_MAX_LENGTH = 512  # when neither the recipe nor the tokenizer gives a usable limit
 PADDINGS = ("longest", "max_length")
+# A line is cut to this many characters per max_length token before tokenizing: no tokenizer
+# spends more characters on one token, so the first max_length tokens are unchanged.
+CHARS_PER_TOKEN = 64
+_TOKENIZE_CHUNK = 4096
 
 
 def run(ctx: TaskContext) -> dict:
@@ -108,23 +112,49 @@ def _from_text(
     ctx: TaskContext, fmt: str, count: int, padding: str
 ) -> tuple[dict[str, np.ndarray], dict]:
     params = ctx.params
-    texts = read_texts(
-        fmt, Path(ctx.files["source"]), params.get("field", "text"), params.get("split")
-    )
-    chosen = _select(texts, count, params.get("shuffle", False), int(params.get("seed", 0)))
     tokenizer = _load_tokenizer(ctx.model_dir("model"))
     max_length = _max_length(params.get("max_length"), tokenizer)
+    chosen, total = select_texts(
+        fmt,
+        Path(ctx.files["source"]),
+        params.get("field", "text"),
+        params.get("split"),
+        count,
+        params.get("shuffle", False),
+        int(params.get("seed", 0)),
+        max_chars=max_length * CHARS_PER_TOKEN,
+    )
+    arrays, truncated = _tokenize(tokenizer, chosen, max_length, padding)
+    ctx.log(f"tokenized {len(chosen)} of {total} {fmt} samples (max_length {max_length})")
+    return arrays, {"max_length": max_length, "truncated": truncated, "source_lines": total}
 
-    encoded = tokenizer(chosen, truncation=True, max_length=max_length)
-    full_lengths = [len(ids) for ids in tokenizer(chosen, truncation=False)["input_ids"]]
-    width = max_length if padding == "max_length" else None
-    arrays = _pad_right(encoded, tokenizer.pad_token_id, width)
-    ctx.log(f"tokenized {len(chosen)} of {len(texts)} {fmt} samples (max_length {max_length})")
-    return arrays, {
-        "max_length": max_length,
-        "truncated": sum(length > max_length for length in full_lengths),
-        "source_lines": len(texts),
-    }
+
+def _tokenize(
+    tokenizer, texts: list[str], max_length: int, padding: str
+) -> tuple[dict[str, np.ndarray], int]:
+    """Right-padded arrays, tokenized a chunk at a time (the tokenizer's Python lists for a
+    million samples would dwarf the arrays), and how many samples were cut at max_length."""
+    chunks, truncated = [], 0
+    for start in range(0, len(texts), _TOKENIZE_CHUNK):
+        part = texts[start : start + _TOKENIZE_CHUNK]
+        encoded = tokenizer(part, truncation=True, max_length=max_length)
+        # one token more tells whether truncation cut anything (also bounded)
+        longer = tokenizer(part, truncation=True, max_length=max_length + 1)["input_ids"]
+        truncated += sum(len(ids) > max_length for ids in longer)
+        chunks.append(_pad_right(encoded, tokenizer.pad_token_id, None, np.int32))
+    width = max_length if padding == "max_length" else max(c["input_ids"].shape[1] for c in chunks)
+    rows = sum(c["input_ids"].shape[0] for c in chunks)
+    arrays = {}
+    for key in list(chunks[0]):
+        fill = (tokenizer.pad_token_id or 0) if key == "input_ids" else 0
+        array = np.full((rows, width), fill, dtype=np.int64)
+        row = 0
+        for chunk in chunks:
+            part = chunk.pop(key)
+            array[row : row + part.shape[0], : part.shape[1]] = part
+            row += part.shape[0]
+        arrays[key] = array
+    return arrays, truncated
 
 
 def _from_npz(ctx: TaskContext, count: int, padding: str) -> tuple[dict[str, np.ndarray], dict]:
@@ -228,7 +258,7 @@ def _max_length(requested: int | None, tokenizer) -> int:
 
 
 def _pad_right(
-    encoded, pad_token_id: int | None, width: int | None = None
+    encoded, pad_token_id: int | None, width: int | None = None, dtype: type = np.int64
 ) -> dict[str, np.ndarray]:
     rows = encoded["input_ids"]
     width = width or max(len(ids) for ids in rows)
@@ -237,13 +267,13 @@ def _pad_right(
         if key not in encoded:
             continue
         fill = (pad_token_id or 0) if key == "input_ids" else 0
-        array = np.full((len(rows), width), fill, dtype=np.int64)
+        array = np.full((len(rows), width), fill, dtype=dtype)
         for row, values in enumerate(encoded[key]):
             array[row, : len(values)] = values
         arrays[key] = array
     if "attention_mask" not in arrays:
         # load_samples trims by the mask, so always store one.
-        mask = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=dtype)
         for row, ids in enumerate(rows):
             mask[row, : len(ids)] = 1
         arrays["attention_mask"] = mask
