@@ -47,10 +47,23 @@ def lock_path(recipe_file: Path) -> Path:
 def read_lock(path: Path) -> dict[str, Any] | None:
     import yaml
 
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # a committed lock is as untrusted as the recipe: no reading through links or FIFOs
+        raise OvrunError(
+            f"{LOCK_NAME} is a symlink or not a regular file",
+            hint="remove it and regenerate it with `ovrun lock RECIPE`",
+            location=Location(str(path)),
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OvrunError(
+            f"cannot read {LOCK_NAME} ({type(exc).__name__})",
+            hint="regenerate it with `ovrun lock RECIPE`",
+            location=Location(str(path)),
+        ) from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -59,7 +72,11 @@ def read_lock(path: Path) -> dict[str, Any] | None:
             hint="regenerate it with `ovrun lock RECIPE`",
             location=Location(str(path)),
         ) from None
-    if not isinstance(doc, dict) or doc.get("schema") != LOCK_SCHEMA:
+    if (
+        not isinstance(doc, dict)
+        or doc.get("schema") != LOCK_SCHEMA
+        or not isinstance(doc.get("recipes", {}), dict)
+    ):
         raise OvrunError(
             f"{path} is not an ovrun lock file ({LOCK_SCHEMA})",
             hint="regenerate it with `ovrun lock RECIPE`",

@@ -269,3 +269,26 @@ def test_symlinked_lock_file_is_refused(tmp_path, capsys):
     )
     assert rc == 2 and "lock file" in err and "is a symlink" in err, err
     assert target.read_text() == "keep me\n"
+
+
+def test_symlinked_lock_is_not_read_by_locked_run(tmp_path, capsys):
+    recipe = project(tmp_path)
+    secret = outside(tmp_path) / "secret.env"
+    (recipe.parent / "ovrun.lock").symlink_to(secret)
+    rc, out, err = cli(
+        capsys, "plan", str(recipe), "--cache-dir", str(tmp_path / "cache")
+    )  # plan does not read the lock
+    assert rc == 0, err
+    rc, out, err = cli(
+        capsys, "run", str(recipe), "--locked", "--cache-dir", str(tmp_path / "cache")
+    )
+    assert rc == 2 and "symlink" in err and "do-not-print-me" not in out + err, err
+
+
+def test_lock_of_the_wrong_shape_is_exit_2(tmp_path, capsys):
+    recipe = project(tmp_path)
+    (recipe.parent / "ovrun.lock").write_text("schema: ovrun.lock/1\nrecipes: [a, b]\n")
+    rc, out, err = cli(
+        capsys, "run", str(recipe), "--locked", "--cache-dir", str(tmp_path / "cache")
+    )
+    assert rc == 2 and "Traceback" not in err and "not an ovrun lock file" in err, err
