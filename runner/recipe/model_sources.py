@@ -180,6 +180,11 @@ def _local(doc: RecipeDoc, path: tuple, value: str, what: str, want_dir: bool) -
     return resolved
 
 
+def _beside(doc: RecipeDoc, at: tuple, file: Path, what: str) -> Path:
+    """A file read because it sits beside a named one (IR .bin, ONNX .data): confined too."""
+    return doc.read_scope.check(str(file), doc.base_dir, what, doc.location(at))
+
+
 def _resolve_path(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     at = (*_SOURCE, "path")
     local = _local(doc, at, raw["path"], "model directory", want_dir=True)
@@ -227,8 +232,8 @@ def _resolve_onnx(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     onnx = _local(doc, (*_SOURCE, "onnx"), raw["onnx"], "ONNX file", want_dir=False)
     files = {"model": onnx}
     external = onnx.with_name(onnx.name + ".data")  # torch's external-data convention
-    if external.is_file():
-        files["weights"] = external
+    if external.exists() or external.is_symlink():
+        files["weights"] = _beside(doc, (*_SOURCE, "onnx"), external, "ONNX external data")
     _tokenizer(doc, raw, files)
     inputs = {name: list(shape) for name, shape in sorted(raw.get("inputs", {}).items())}
     return Source("onnx", raw["onnx"], files=files, options={"inputs": inputs})
@@ -244,6 +249,8 @@ def _resolve_ir(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
             location=doc.location(at),
         )
     weights = xml.with_suffix(".bin")
+    if weights.exists() or weights.is_symlink():
+        weights = _beside(doc, at, weights, "IR weights")
     if not weights.is_file():
         raise OvrunError(
             f"IR weights not found: {weights.name} beside {raw['ir']}",

@@ -292,3 +292,19 @@ def test_lock_of_the_wrong_shape_is_exit_2(tmp_path, capsys):
         capsys, "run", str(recipe), "--locked", "--cache-dir", str(tmp_path / "cache")
     )
     assert rc == 2 and "Traceback" not in err and "not an ovrun lock file" in err, err
+
+
+@pytest.mark.parametrize("kind", ["ir", "onnx"])
+def test_weights_beside_the_named_file_may_not_link_out(tmp_path, capsys, kind):
+    """The IR .bin and the ONNX .data are read because they sit beside the named file."""
+    secret = outside(tmp_path) / "secret.env"
+    root = tmp_path / "project"
+    root.mkdir()
+    name, beside = ("m.xml", "m.bin") if kind == "ir" else ("m.onnx", "m.onnx.data")
+    (root / name).write_text("<net/>")
+    (root / beside).symlink_to(secret)
+    recipe = write(
+        root / "r.yaml",
+        f"version: 1\nname: w\nmodel:\n  source: {{{kind}: {name}}}\nvariants: {{fp32: {{}}}}\n",
+    )
+    refused(*cli(capsys, "validate", str(recipe)), f"{recipe}:4:", "outside the project")
