@@ -223,3 +223,27 @@ def test_csv_field_over_the_csv_limit_is_a_positioned_error(tmp_path: Path) -> N
         sources.read_texts("csv", source, "text")
     assert f"{source}:3: not valid CSV" in info.value.message
     assert "yyyy" not in info.value.message
+
+
+def test_streamed_npz_members_are_what_np_savez_writes(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from runner.adapters.token_arrays import RaggedTokens
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    texts = ["a b c", "the model reads a long letter", "x", "y z"] * 3000  # > one block
+    tokens = RaggedTokens(tokenizer.pad_token_id)
+    for start in range(0, len(texts), 5000):  # chunks that do not align with blocks
+        tokens.add(tokenizer(texts[start : start + 5000], truncation=True, max_length=8))
+    tokens.write_npz(tmp_path / "streamed.npz", 9)
+    padded = tokenizer(texts, truncation=True, max_length=8, padding="max_length")
+    expected = {k: np.pad(np.asarray(padded[k], dtype=np.int64), ((0, 0), (0, 1))) for k in padded}
+    expected["input_ids"][:, 8] = tokenizer.pad_token_id
+    np.savez(tmp_path / "reference.npz", **expected)
+    with (
+        zipfile.ZipFile(tmp_path / "streamed.npz") as a,
+        zipfile.ZipFile(tmp_path / "reference.npz") as b,
+    ):
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        for name in b.namelist():
+            assert a.read(name) == b.read(name), name
