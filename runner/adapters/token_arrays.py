@@ -18,6 +18,8 @@ import numpy as np
 
 KEYS = ("input_ids", "attention_mask", "token_type_ids")
 _BLOCK_ROWS = 8192
+# Held compactly until written as int64: vocabularies fit int32, segment ids int16.
+_HELD = {"input_ids": np.int32, "token_type_ids": np.int16}
 
 
 @dataclass
@@ -31,18 +33,18 @@ class RaggedTokens:
     def add(self, encoded) -> None:
         """Append one tokenizer output (lists of ids per sample, no padding)."""
         ids = encoded["input_ids"]
-        self.lengths.append(np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)))
-        for key in ("input_ids", "token_type_ids"):
+        self.lengths.append(np.fromiter(map(len, ids), dtype=np.int32, count=len(ids)))
+        for key, dtype in _HELD.items():
             if key in encoded:
                 values = itertools.chain.from_iterable(encoded[key])
-                self.flat.setdefault(key, []).append(np.fromiter(values, dtype=np.int32))
+                self.flat.setdefault(key, []).append(np.fromiter(values, dtype=dtype))
 
     @property
     def rows(self) -> int:
         return sum(len(x) for x in self.lengths)
 
     def all_lengths(self) -> np.ndarray:
-        return np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
+        return np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int32)
 
     def keys(self) -> list[str]:
         return [k for k in KEYS if k == "attention_mask" or k in self.flat]
@@ -66,7 +68,7 @@ class RaggedTokens:
         fill = self.pad_id if key == "input_ids" else 0
         for chunk, lengths in enumerate(self.lengths):
             flat = self.flat[key][chunk] if key != "attention_mask" else None
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            starts = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)[:-1]))
             for first in range(0, len(lengths), _BLOCK_ROWS):
                 rows = lengths[first : first + _BLOCK_ROWS]
                 block = np.full((len(rows), width), fill, dtype=np.int64)
