@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.core.confine import Grants
 
 
 def add_cache_options(p: argparse.ArgumentParser) -> None:
@@ -54,7 +57,7 @@ def add_read_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def read_grants(args: argparse.Namespace) -> Any:
+def read_grants(args: argparse.Namespace) -> Grants:
     from runner.core.confine import Grants
 
     return Grants.from_user(args.allow_read, args.allow_pickle)
