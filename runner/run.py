@@ -142,10 +142,14 @@ def _exit_code(
         )
     if failed:
         return max(o.exit_code for o in failed)
-    if results and not all(g["passed"] for g in results.get("gates", [])):
+    failed_gates = [g for g in (results or {}).get("gates", []) if not g["passed"]]
+    if failed_gates:
+        # a verdict on the results, not a problem with the input: no `error:` at a position
         where = session.recipe.location("evaluate", "max_drop")
+        names = ", ".join(g["variant"] for g in failed_gates)
         console.print(
-            f"{where}: error: accuracy gate failed (see table above)",
+            f"accuracy gate failed: {names} over evaluate.max_drop {failed_gates[0]['max_drop']} "
+            f"(set at {where}; see the gate lines above)",
             style="bold red",
             highlight=False,
         )

@@ -15,6 +15,7 @@ from runner.cache.store import Cache, default_cache_dir
 from runner.core.errors import OvrunError, suggest
 from runner.host import devices as host_devices
 from runner.host.availability import check_required_devices
+from runner.host.fingerprint import device_fingerprint
 from runner.plan.build import build_plan
 from runner.plan.select import select
 from runner.plan.tasks import Plan
@@ -48,11 +49,12 @@ def open_session(
     cache_dir: str | Path | None = None,
     *,
     probe_devices: bool,
+    probe_in_child: bool = False,
     force: set[str] | None = None,
     devices: list[str] | None = None,
     host_extra: dict[str, Any] | None = None,
     overrides: Overrides | None = None,
-    remote: str | None = None,
+    remote: str | Remote | None = None,
     only: list[str] | None = None,
     grants: Grants | None = None,
 ) -> Session:
@@ -60,7 +62,9 @@ def open_session(
     ``host_extra`` adds facts about where the run happens (the cluster's workers).
 
     ``probe_devices`` (`run`): probe devices, pull remote hits and re-hash the cached report
-    entry before deciding; without it (`plan`, `explain`) nothing is probed, pulled or removed.
+    entry before deciding; without it (`plan`, `explain`) nothing is pulled or removed, and
+    with ``probe_in_child`` a host not probed yet is probed once in a child process (the
+    fingerprint bench cells are keyed on) so that this process imports no openvino.
     ``grants``: --allow-read / --allow-pickle (`runner.core.confine`)."""
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
     recipe = load_recipe(
@@ -69,20 +73,21 @@ def open_session(
     plan, left_out = _planned(recipe, only, force)
     # A run whose tasks name no device (`--only export`) needs no device probe.
     needs_devices = any(t.device for t in plan.tasks.values())
-    host = _host(cache.root, probe_devices and needs_devices, devices, host_extra)
+    probe = "here" if probe_devices else "child" if probe_in_child else None
+    host = _host(cache.root, probe if needs_devices else None, devices, host_extra)
     check_properties(recipe, host)  # unknown property names: exit 2 before anything runs
     check_required_devices(recipe, host)  # evaluate/deploy device absent: exit 2 up front
     available = host.get("available_devices") if host else None
     if available is not None and needs_devices:
         plan, left_out = _planned(recipe, only, force, available)
     memo = DigestMemo(cache.root / "memo" / "digests.json")
-    assign_keys(plan, memo)
+    assign_keys(plan, memo, lambda device: device_fingerprint(device, host))
     memo.save()
-    shared = None
-    if remote:
-        from runner.cache.remote import Remote
+    shared = remote or None
+    if isinstance(remote, str):
+        from runner.cache.remote import open_remote
 
-        shared = Remote(remote)
+        shared = open_remote(remote)
     decisions = decide(plan, cache, force, remote=shared, pull=probe_devices)
     return Session(recipe, plan, cache, host, decisions, remote=shared, left_out=left_out)
 
@@ -106,15 +111,18 @@ def _planned(
 
 def _host(
     cache_root: Path,
-    probe: bool,
+    probe: str | None,
     devices: list[str] | None,
     extra: dict[str, Any] | None,
 ) -> dict[str, Any] | None:
+    """``probe``: "here" (imports openvino), "child" (a child process does), None (memo only)."""
     host = host_devices.memoized(cache_root)
-    if host is None and probe:
+    if host is None and probe == "here":
         from runner.adapters.devices import probe_memoized  # imports openvino
 
         host = probe_memoized(cache_root)
+    elif host is None and probe == "child":
+        host = host_devices.probe_in_child(cache_root)
     if devices is not None:
         host = {**(host or {}), "available_devices": devices}
     if extra:

@@ -37,9 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from runner.adapters.devices import require_device
+from runner.adapters.devices import require_device, settable_properties
 from runner.adapters.feeds import make_feed, synthetic_sample
 from runner.core.errors import OvrunError
+from runner.host.devices import compile_name
 from runner.plan.context import TaskContext
 
 # Inputs shaped [batch, seq_len]; beam_idx (stateful LMs) is shaped [batch].
@@ -88,17 +89,18 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     core = ov.Core()
     require_device(core, device)
     config = _compile_config(core, device, params["hint"], params["properties"])
+    target = compile_name(device, list(core.available_devices))  # AUTO:GPU,CPU -> AUTO:CPU
 
     model = core.read_model(xml)
     stateful = len(model.get_sinks()) > 0
     shapes = _static_shapes(model, batch, seq_len)
     _reshape(model, shapes)
 
-    ctx.log(f"compiling {xml.name} for {device} with {config}")
+    ctx.log(f"compiling {xml.name} for {target} with {config}")
     start = time.perf_counter()
-    compiled = _compile(core, model, device, config)
+    compiled = _compile(core, model, target, config)
     compile_s = time.perf_counter() - start
-    cache_times = _cached_compile_times(core, model, device, config)
+    cache_times = _cached_compile_times(core, model, target, config)
 
     vocab = int(config_json.get("vocab_size") or _DEFAULT_VOCAB)
     sample = synthetic_sample(batch, seq_len, vocab, int(params["seed"]))
@@ -128,6 +130,9 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     )
     return {
         "device": device,
+        # what ran: the name OpenVINO compiled for and the devices it executed on
+        "compiled_for": target,
+        "execution_devices": execution_devices(compiled),
         "hint": params["hint"],
         "batch": batch,
         "seq_len": seq_len,
@@ -238,7 +243,7 @@ def _check_seq_len(seq_len: int, config_json: dict[str, Any]) -> None:
 
 def _compile_config(core: Any, device: str, hint: str, properties: dict[str, Any]) -> dict:
     """``{"PERFORMANCE_HINT": hint, **properties}`` after checking every name on the device."""
-    supported = dict(core.get_property(device, "SUPPORTED_PROPERTIES"))
+    supported = settable_properties(core, device)
     writable = sorted(name for name, mode in supported.items() if mode != "RO")
     for name in properties:
         if supported.get(name) in (None, "RO"):
@@ -288,14 +293,18 @@ def _compile(core: Any, model: Any, device: str, config: dict[str, Any]) -> Any:
     try:
         return core.compile_model(model, device, config)
     except RuntimeError as exc:
-        # A bad property value is the user's to fix; any other compile failure is a bug.
+        # OpenVINO's message is a stack of "Exception from file:line" frames: the cell
+        # fails with its last line, never with the raw exception
         message = _last_line(exc)
         if any(name in str(exc) for name in config):
             raise OvrunError(
                 f"compile on {device} rejected the config: {message}",
                 hint="fix targets.properties",
             ) from exc
-        raise
+        raise OvrunError(
+            f"compile on {device} failed: {message}",
+            hint="check the device's driver and plugin (`ovrun plan` lists what this host has)",
+        ) from exc
 
 
 def _last_line(exc: BaseException) -> str:
@@ -418,13 +427,37 @@ def latency_stats(latencies_ms: list[float]) -> dict[str, float]:
 
 
 def resolved_properties(compiled: Any) -> dict[str, Any]:
-    """The values the compiled model settled on, for those the device reports."""
+    """The values the compiled model settled on, for those the device reports.
+
+    A meta-device (AUTO, HETERO, MULTI) reports few of its own; what its one executing
+    device settled on (streams, threads, precision) is read from DEVICE_PROPERTIES."""
     supported = compiled.get_property("SUPPORTED_PROPERTIES")
+    member = _single_member_properties(compiled, supported)
     resolved: dict[str, Any] = {}
     for name in RESOLVED_PROPERTIES:
         if name in supported:
             resolved[name] = _jsonable(compiled.get_property(name))
+        elif name in member:
+            resolved[name] = _jsonable(member[name])
     return resolved
+
+
+def _single_member_properties(compiled: Any, supported: Any) -> dict[str, Any]:
+    if "DEVICE_PROPERTIES" not in supported:
+        return {}
+    try:
+        members = dict(compiled.get_property("DEVICE_PROPERTIES"))
+    except RuntimeError:
+        return {}
+    return dict(next(iter(members.values()))) if len(members) == 1 else {}
+
+
+def execution_devices(compiled: Any) -> list[str] | None:
+    """The devices the compiled model runs on (AUTO:GPU,CPU may settle on CPU)."""
+    try:
+        return [str(d) for d in compiled.get_property("EXECUTION_DEVICES")]
+    except RuntimeError:
+        return None
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,6 +4,7 @@ measured on the written IR (:mod:`runner.adapters.ir`)."""
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from runner.adapters.ir import (
@@ -40,6 +41,7 @@ _EIGHT_BIT = ("int8_sym", "int8_asym")
 _INT8_ONLY_DEFAULTS = ("ratio", "group_size", "all_layers", "sensitivity_metric", "backup_mode")
 _DATA_AWARE = ("awq", "scale_estimation", "gptq", "lora_correction")
 _SCOPE_KEYS = ("names", "patterns", "types")
+_NOT_LOW_BIT = ("int8", "f32/f16", "fp8")  # weight buckets the data-aware algorithms leave alone
 
 
 # --- the op -----------------------------------------------------------------------------
@@ -189,8 +191,11 @@ def run(ctx: TaskContext) -> dict:
     kwargs["advanced_parameters"] = _advanced(ctx) if kwargs["dataset"] is not None else None
     passed, ignored = _split_supported(kwargs)
     ctx.log(f"compress_weights: nncf.compress_weights({', '.join(sorted(passed))})")
+    from runner.adapters.nncf_log import captured
+
     try:
-        compressed = nncf.compress_weights(model, **passed)
+        with captured() as said:
+            compressed = nncf.compress_weights(model, **passed)
     except nncf_user_errors() as error:
         raise nncf_failure(error, "compress_weights") from error
 
@@ -215,4 +220,42 @@ def run(ctx: TaskContext) -> dict:
         "size_bytes": size,
         "nncf_params": nncf_params,
         "ignored_params": ignored,
+        "algorithms": algorithms_applied(
+            [name for name in _DATA_AWARE if passed.get(name)], said, weights
+        ),
     }
+
+
+_AWQ_LAYER = re.compile(r"^Applying data-(?:aware|free) AWQ for: (.+)$")
+_AWQ_SKIPPED = "No matching patterns were found for applying AWQ"
+
+
+def algorithms_applied(requested: list[str], said: list[str], weights: list) -> dict[str, dict]:
+    """Per requested data-aware algorithm: applied to how many layers, or skipped and why.
+
+    AWQ: NNCF logs each layer it rescales (DEBUG) or why it skipped them all. Scale
+    estimation, GPTQ and LoRA correction work on every layer compressed below 8 bit (NNCF
+    skips 8-bit backup layers), so their layers are counted on the saved IR."""
+    low_bit = sum(1 for w in weights if bit_bucket(w.element_type) not in _NOT_LOW_BIT)
+    out: dict[str, dict] = {}
+    for name in requested:
+        if name == "awq":
+            layers = sorted({m.group(1) for m in map(_AWQ_LAYER.match, said) if m})
+            skipped = next((m for m in said if m.startswith(_AWQ_SKIPPED)), None)
+            if skipped:
+                out[name] = {"applied": False, "reason": f"nncf: {skipped}"}
+            elif not layers:
+                out[name] = {
+                    "applied": False,
+                    "reason": "no layer matching AWQ's patterns was compressed below 8 bit",
+                }
+            else:
+                out[name] = {"applied": True, "layers": len(layers)}
+        elif low_bit:
+            out[name] = {"applied": True, "layers": low_bit}
+        else:
+            out[name] = {
+                "applied": False,
+                "reason": "no layer was compressed below 8 bit (it works on those only)",
+            }
+    return out

@@ -8,16 +8,29 @@ from typing import Any
 
 from runner.core.errors import OvrunError
 from runner.host.cpu import fingerprint_without_openvino
-from runner.host.devices import memoized, remember, unavailable_reason
+from runner.host.devices import memoized, present_members, remember, unavailable_reason
+from runner.recipe.devices import META, parse
+from runner.recipe.matrix import accepted_properties
 
 
 class DeviceUnavailable(OvrunError):
     """The recipe targets a device this host does not have."""
 
 
-def _device_info(core: Any, device: str) -> dict[str, Any]:
+# What a probe reads per device: the capabilities the fingerprint keys measurements on
+# (a driver update changes GPU/NPU kernels), and the settable properties `plan` checks.
+_PROBED = (
+    "FULL_DEVICE_NAME",
+    "OPTIMIZATION_CAPABILITIES",
+    "GPU_DRIVER_VERSION",
+    "NPU_DRIVER_VERSION",
+    "SUPPORTED_PROPERTIES",
+)
+
+
+def _device_info(core: Any, device: str, names: tuple[str, ...] = _PROBED) -> dict[str, Any]:
     info: dict[str, Any] = {}
-    for name in ("FULL_DEVICE_NAME", "OPTIMIZATION_CAPABILITIES", "SUPPORTED_PROPERTIES"):
+    for name in names:
         try:
             value = core.get_property(device, name)
         except RuntimeError:
@@ -42,8 +55,36 @@ def probe() -> dict[str, Any]:
         "openvino": ov.get_version(),
         "available_devices": available,
         "devices": {device: _device_info(core, device) for device in available},
+        # the meta plugins' own settable properties: plan checks AUTO:GPU,CPU's against them
+        "meta_devices": {
+            meta: _device_info(core, meta, ("SUPPORTED_PROPERTIES",)) for meta in META
+        },
         "host": fingerprint_without_openvino(),
     }
+
+
+def settable_properties(core: Any, device: str) -> dict[str, str]:
+    """Property name -> RO / RW as OpenVINO reports it for ``device``.
+
+    For a meta-device the answer is the same rule `plan` applies to the probe
+    (`runner.recipe.matrix.accepted_properties`): its plugin's own properties plus those
+    every member it would use here accepts (they are forwarded to the members)."""
+    available = list(core.available_devices)
+    name = parse(device)
+    if name.meta is None:
+        return {
+            str(k): str(v)
+            for k, v in dict(core.get_property(device, "SUPPORTED_PROPERTIES")).items()
+        }
+    probed = {
+        "devices": {
+            m: _device_info(core, m, ("SUPPORTED_PROPERTIES",))
+            for m in present_members(device, available)
+        },
+        "meta_devices": {name.meta: _device_info(core, name.meta, ("SUPPORTED_PROPERTIES",))},
+        "available_devices": available,
+    }
+    return accepted_properties(device, probed) or {}
 
 
 def require_device(core: Any, device: str) -> None:
@@ -75,3 +116,9 @@ def probe_memoized(cache_root: Path) -> dict[str, Any]:
         found = probe()
         remember(cache_root, found)
     return found
+
+
+if __name__ == "__main__":  # `python -m runner.adapters.devices CACHE_ROOT`: see probe_in_child
+    import sys
+
+    probe_memoized(Path(sys.argv[1]))

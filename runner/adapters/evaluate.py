@@ -1,8 +1,12 @@
 """Op ``evaluate``: how closely a model follows a reference model, by real OpenVINO inference.
 
-Both models run on the same samples with the same device and properties. Properties
-matter: on CPUs with AMX/AVX-512 the plugin defaults to bf16, which would charge the
-reference's own rounding to the candidate, so recipes pin ``INFERENCE_PRECISION_HINT``.
+The reference always runs under ``properties`` (f32 by default), and so does the variant once:
+that figure is the compression alone. The variant then runs under each property set its
+benchmark cells and deploy use (``runtime_properties``); the precision each really gets is read
+back from the compiled model (on CPUs with AMX/AVX-512 the default is bf16), and every distinct
+precision is evaluated once. The top-level figures are the deployed precision's: what users
+get. When the deployed precision is the reference precision (an AVX2 CPU runs f32 by default)
+one evaluation serves both and the result says so.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from runner.core.errors import OvrunError
+from runner.host.cpu import fingerprint_without_openvino
+from runner.host.devices import compile_name
 from runner.plan.context import TaskContext
 from runner.recipe.spec import TASK_METRIC
 
@@ -243,6 +249,9 @@ def _check_task(params: dict[str, Any]) -> str:
     return task
 
 
+_FIGURES = ("value", "min", "p05", "accuracy_drop")
+
+
 def run(ctx: TaskContext) -> dict:
     import openvino as ov
 
@@ -259,15 +268,57 @@ def run(ctx: TaskContext) -> dict:
             hint="give the eval data at least one non-empty text line",
         )
     core = ov.Core()
-    model, reference = (
-        _Runner(core, ctx.model_dir(role), device, properties, _OUTPUTS[task])
-        for role in ("model", "reference")
-    )
+    target = compile_name(device, list(core.available_devices))  # AUTO:GPU,CPU -> AUTO:CPU
+    output = _OUTPUTS[task]
+    reference = _Runner(core, ctx.model_dir("reference"), target, properties, output)
+    alone = _Runner(core, ctx.model_dir("model"), target, properties, output)
     ctx.log(f"evaluate: {task} on {len(samples)} samples, {device} {properties}")
+    compression = _EVALUATORS[task](alone, reference, samples)
+    reference_precision = str(alone.precision() or "unknown")
+
+    deployed = dict(ctx.params.get("deployed_properties") or {})
+    runtimes = [deployed, *(p for p in ctx.params.get("runtime_properties") or [] if p != deployed)]
+    by_precision: dict[str, dict[str, Any]] = {
+        reference_precision: {**compression, "properties": [properties]}
+    }
+    resolved: list[dict[str, Any]] = []
+    for props in runtimes:
+        runner = _Runner(core, ctx.model_dir("model"), target, props, output)
+        precision = str(runner.precision() or "unknown")
+        resolved.append({"properties": props, "precision": precision})
+        if precision in by_precision:  # the same arithmetic: its figures are already measured
+            by_precision[precision]["properties"].append(props)
+            continue
+        ctx.log(f"evaluate: again at {precision} ({device} {props or 'defaults'})")
+        by_precision[precision] = {
+            **_EVALUATORS[task](runner, reference, samples),
+            "properties": [props],
+        }
+    deployed_precision = resolved[0]["precision"]
+    # the deployed figures lead: gates and assert: read them unless told otherwise
     return {
-        **_EVALUATORS[task](model, reference, samples),
+        **{k: v for k, v in by_precision[deployed_precision].items() if k != "properties"},
         "samples": len(samples),
         "device": device,
         "properties": properties,
-        "inference_precision": model.precision(),
+        "inference_precision": deployed_precision,
+        "deployed": {"precision": deployed_precision, "properties": deployed},
+        "compression": {"precision": reference_precision, **_figures(compression)},
+        "same_precision": deployed_precision == reference_precision,
+        "runtime_precisions": resolved,
+        "by_precision": by_precision,
+        # where it ran: the deployed precision follows the CPU (bf16 on AMX, f32 on AVX2)
+        "host": {**fingerprint_without_openvino(), "device_name": _full_name(core, target)},
     }
+
+
+def _full_name(core: Any, device: str) -> str | None:
+    try:
+        return str(core.get_property(device, "FULL_DEVICE_NAME"))
+    except RuntimeError:  # a meta-device with a list answers only for its plugin name
+        return None
+
+
+def _figures(result: dict[str, Any]) -> dict[str, Any]:
+    """Mean and worst case (min, 5th percentile) of one evaluation, plus its drop."""
+    return {k: result[k] for k in _FIGURES if k in result}

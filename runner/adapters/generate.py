@@ -9,11 +9,13 @@ Method:
    (``benchmark.prompts``) or one seeded random-token prompt of ``[batch, seq_len]``; token
    ids go in directly, so tokenization is never timed and every variant sees the same ids;
 3. greedy decoding of exactly ``max_new_tokens`` (``ignore_eos``), ``warmup`` untimed
-   generations, then passes over the prompt set until ``duration_s`` has elapsed (at least
-   one full pass);
+   generations, then ``repeats`` timed loops, each passing over the prompt set until
+   ``duration_s`` has elapsed (at least one full pass);
 4. the figures are openvino-genai's own ``PerfMetrics`` accumulated over the timed
    generations: TTFT (time to first token), TPOT (time per output token after the first)
    and throughput in generated tokens/s, plus the wall time of each ``generate`` call.
+   Like the benchmark op, ``throughput`` is the median repeat's tokens/s and the repeats'
+   min / max are the spread the report's noise verdicts use.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from runner.adapters.benchmark import latency_stats, peak_rss_mb
+from runner.adapters.benchmark import latency_stats, peak_rss_mb, spread
 from runner.adapters.devices import require_device
 from runner.adapters.feeds import synthetic_sample
 from runner.core.errors import OvrunError
+from runner.host.cpu import fingerprint_without_openvino
+from runner.host.devices import compile_name
 from runner.plan.context import TaskContext
 
 DEFAULTS: dict[str, Any] = {
@@ -39,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "max_new_tokens": 32,
     "prompts": "synthetic",
+    "repeats": 1,
 }
 _DEFAULT_VOCAB = 1000
 
@@ -54,13 +59,14 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         raise OvrunError(f"no OpenVINO IR in {model_dir}", hint="re-run the export")
     core = ov.Core()
     require_device(core, device)
+    target = compile_name(device, list(core.available_devices))  # AUTO:GPU,CPU -> AUTO:CPU
     config = {"PERFORMANCE_HINT": params["hint"], **params["properties"]}
 
     prompts = _prompts(ctx, params, model_dir)
-    ctx.log(f"loading LLMPipeline on {device} with {config}")
+    ctx.log(f"loading LLMPipeline on {target} with {config}")
     started = time.perf_counter()
     try:
-        pipe = genai.LLMPipeline(str(model_dir), device, **config)
+        pipe = genai.LLMPipeline(str(model_dir), target, **config)
     except RuntimeError as err:
         raise OvrunError(
             f"openvino-genai cannot load {model_dir.name} on {device}: {_last_line(err)}",
@@ -77,24 +83,33 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     for i in range(int(params["warmup"])):
         pipe.generate(tensors[i % len(tensors)], gen)
 
-    metrics, walls, generated = None, [], []
-    deadline = time.perf_counter() + float(params["duration_s"])
-    index = 0
-    while index < len(tensors) or time.perf_counter() < deadline:
-        began = time.perf_counter()
-        result = pipe.generate(tensors[index % len(tensors)], gen)
-        walls.append((time.perf_counter() - began) * 1000.0)
-        m = result.perf_metrics
-        generated.append(int(m.get_num_generated_tokens()))
-        metrics = m if metrics is None else metrics + m
-        index += 1
-    assert metrics is not None  # the loop runs at least once per prompt
+    metrics, walls, generated, runs = None, [], [], []
+    for _ in range(max(1, int(params["repeats"]))):
+        run_metrics, run_walls = None, []
+        deadline = time.perf_counter() + float(params["duration_s"])
+        index = 0
+        while index < len(tensors) or time.perf_counter() < deadline:
+            began = time.perf_counter()
+            result = pipe.generate(tensors[index % len(tensors)], gen)
+            run_walls.append((time.perf_counter() - began) * 1000.0)
+            m = result.perf_metrics
+            generated.append(int(m.get_num_generated_tokens()))
+            run_metrics = m if run_metrics is None else run_metrics + m
+            index += 1
+        assert run_metrics is not None  # the loop runs at least once per prompt
+        runs.append(_summarize(run_metrics, run_walls))
+        walls += run_walls
+        metrics = run_metrics if metrics is None else metrics + run_metrics
+    assert metrics is not None
+    index = len(walls)
 
     ttft, tpot, tput = metrics.get_ttft(), metrics.get_tpot(), metrics.get_throughput()
     ctx.log(f"{index} generations: TTFT {ttft.mean:.2f} ms, TPOT {tpot.mean:.2f} ms")
     return {
         "mode": "generate",
         "device": device,
+        "compiled_for": target,
+        "host": fingerprint_without_openvino(),
         "hint": params["hint"],
         "batch": int(params["batch"]),
         "seq_len": int(params["seq_len"]),
@@ -112,10 +127,26 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         # Shared names with the benchmark op, so the report can rank variants alike:
         # latency is one whole generate call, throughput is generated tokens per second.
         "latency_ms": latency_stats(walls),
-        "throughput": float(tput.mean),
+        # the median repeat, so one lucky (or unlucky) loop cannot set the figure
+        "throughput": float(np.median([r["throughput"] for r in runs])),
+        "repeats": runs,
+        "spread": spread(runs),
         "duration_s": float(sum(walls) / 1000.0),
         "size_bytes": _ir_size(model_dir),
         "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def _summarize(metrics: Any, walls: list[float]) -> dict[str, Any]:
+    """One timed loop: tokens/s, TTFT and TPOT as openvino-genai measured them, and the
+    wall time of each generate call."""
+    stats = latency_stats(walls)
+    return {
+        "throughput": float(metrics.get_throughput().mean),
+        "ttft_ms": float(metrics.get_ttft().mean),
+        "tpot_ms": float(metrics.get_tpot().mean),
+        "latency_ms": {k: stats[k] for k in ("median", "p90", "p99", "min", "max", "mean")},
+        "iterations": len(walls),
     }
 
 

@@ -50,21 +50,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
 
     reference = params.get("reference")
     _add_speedups(benchmarks, reference)
-    gates = []
-    max_drop = params.get("max_drop")
-    if max_drop is not None:
-        for variant, ev in sorted(evaluations.items()):
-            drop = ev.get("accuracy_drop")
-            gates.append(
-                {
-                    "variant": variant,
-                    "metric": ev.get("metric"),
-                    "value": ev.get("value"),
-                    "accuracy_drop": drop,
-                    "max_drop": max_drop,
-                    "passed": drop is not None and drop <= max_drop,
-                }
-            )
+    gates = _gates(evaluations, params.get("max_drop"), params.get("gate") or "deployed")
     return {
         "schema": RESULTS_SCHEMA,
         "recipe": params["recipe"],
@@ -78,6 +64,30 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
         "evaluations": evaluations,
         "gates": gates,
     }
+
+
+def _gates(evaluations: dict[str, Any], max_drop: float | None, on: str) -> list[dict[str, Any]]:
+    from runner.report.accuracy import gate_figures
+
+    if max_drop is None:
+        return []
+    gates = []
+    for variant, ev in sorted(evaluations.items()):
+        figures = gate_figures(ev, on)
+        drop = figures.get("accuracy_drop")
+        gates.append(
+            {
+                "variant": variant,
+                "metric": ev.get("metric"),
+                "value": figures.get("value"),
+                "accuracy_drop": drop,
+                "max_drop": max_drop,
+                "on": on,
+                "precision": figures.get("precision"),
+                "passed": drop is not None and drop <= max_drop,
+            }
+        )
+    return gates
 
 
 def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> None:

@@ -7,7 +7,8 @@ and the cached report entry re-hashed here, so nothing later rewrites a decision
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from runner.cache.decision import Decision
 from runner.cache.digest import DigestMemo
@@ -20,15 +21,39 @@ if TYPE_CHECKING:
     from runner.cache.remote import Remote
 
 
-def assign_keys(plan: Plan, memo: DigestMemo) -> None:
-    """Fill in each task's preimage and key (skipped tasks have none: they never run)."""
+def assign_keys(
+    plan: Plan,
+    memo: DigestMemo,
+    machine: Callable[[str], dict[str, Any] | None] | None = None,
+) -> None:
+    """Fill in each task's preimage and key (skipped tasks have none: they never run).
+
+    ``machine(device)``: the hardware fingerprint measuring tasks are keyed on (None: this
+    host is not probed yet, and such a task is shown as one that will run)."""
     for task in plan.order():
         if task.id in plan.skipped:
             continue
         files = {role: memo.any(path) for role, path in task.files.items()}
         upstream = {role: plan.tasks[dep].key for role, dep in task.deps.items()}
-        task.preimage = preimage(task.op, task.params, upstream, files, task.device)
+        fingerprint = machine(task.device) if machine and task.op.measures and task.device else None
+        capabilities = _capabilities(task, machine) if task.op.precision_dependent else None
+        task.preimage = preimage(
+            task.op, task.params, upstream, files, task.device, fingerprint, capabilities
+        )
         task.key = key_of(task.preimage)
+
+
+def _capabilities(
+    task: Task, machine: Callable[[str], dict[str, Any] | None] | None
+) -> list[Any] | None:
+    """OPTIMIZATION_CAPABILITIES of the device a precision-dependent task computes on (each
+    present member of a meta-device); None when the host is not probed yet."""
+    device = task.params.get("device")
+    found = machine(device) if machine and isinstance(device, str) else None
+    if not found:
+        return None
+    members = found.get("members") or {device: found}
+    return [[name, members[name].get("capabilities")] for name in sorted(members)]
 
 
 def decide(
@@ -86,11 +111,32 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
         if forced:
             decisions[task.id] = Decision("run", "forced")
             continue
+        if _unprobed(task):
+            decisions[task.id] = Decision("run", UNPROBED)
+            continue
         if cache.has(task.key):
             decisions[task.id] = Decision("cached", "")
             continue
         decisions[task.id] = Decision("run", _why_not_cached(plan, task, cache, decisions))
     return decisions
+
+
+UNPROBED = "this host's devices are not probed yet: a measurement is keyed on its hardware"
+
+
+def _unprobed(task: Task) -> bool:
+    return task.op.measures and (task.preimage or {}).get("machine") is None
+
+
+def _other_machine(changes: list[str]) -> str | None:
+    """What differs (``cpu_model: "A" -> "B"; cores: 8 -> 4``) when only the machine does."""
+    if not changes or not all(line.startswith(("machine.", "machine:")) for line in changes):
+        return None
+    if changes[0].startswith("machine:"):
+        return "not recorded (the entry predates hardware fingerprints)"
+    shown = [line.removeprefix("machine.") for line in changes]
+    more = f" (+{len(shown) - 2} more)" if len(shown) > 2 else ""
+    return "; ".join(shown[:2]) + more
 
 
 def _why_not_cached(plan: Plan, task: Task, cache: Cache, decisions: dict[str, Decision]) -> str:
@@ -102,6 +148,9 @@ def _why_not_cached(plan: Plan, task: Task, cache: Cache, decisions: dict[str, D
             for line in diff(ref["preimage"], task.preimage or {})
             if not line.startswith("upstream.")
         ]
+        elsewhere = _other_machine(changes)
+        if elsewhere and cache.has(ref["key"]):
+            return f"measured on another machine: {elsewhere}"
         if changes:
             more = f" (+{len(changes) - 2} more)" if len(changes) > 2 else ""
             return "changed: " + "; ".join(changes[:2]) + more

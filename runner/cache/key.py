@@ -68,8 +68,14 @@ def preimage(
     upstream: dict[str, str],
     files: dict[str, str],
     device: str | None,
+    machine: dict[str, Any] | None = None,
+    capabilities: list[Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """``machine``: the fingerprint of the measured device, for ops whose output is a
+    measurement (`Op.measures`); ``capabilities``: the precisions the device offers, for ops
+    whose figures follow its default precision (`Op.precision_dependent`). Other ops never
+    carry either field, so their keys are shared between machines."""
+    pre = {
         "key_schema": KEY_SCHEMA,
         "op": op.name,
         "op_version": op.version,
@@ -79,6 +85,11 @@ def preimage(
         "libs": {name: lib_version(name) for name in sorted(op.libs)},
         "device": device if op.device_dependent else None,
     }
+    if op.measures:
+        pre["machine"] = machine  # None: this host not probed yet (`plan` before any run)
+    if op.precision_dependent:
+        pre["capabilities"] = capabilities
+    return pre
 
 
 def key_of(pre: dict[str, Any]) -> str:

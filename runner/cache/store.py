@@ -26,6 +26,8 @@ from runner.cache.digest import iter_tree, sha256_file
 from runner.core import testhooks as faults
 from runner.core.atomic import fsync_dir, fsync_tree, write_text_atomic
 
+_REF_HISTORY = 50  # keys a recipe's task had before, kept in its ref for `cache gc`
+
 
 def default_cache_dir() -> Path:
     env = os.environ.get("OVRUN_CACHE_DIR")
@@ -129,6 +131,8 @@ class Cache:
         meta = self.meta(key)
         if meta is None:
             return ["meta.json missing or unreadable"]
+        if not isinstance(meta, dict) or not isinstance(meta.get("outputs", {}), dict):
+            return ["meta.json is not an ovrun entry record"]
         problems = []
         expected: dict[str, str] = meta.get("outputs", {})
         out = self.out_dir(key)
@@ -154,9 +158,22 @@ class Cache:
 
     # -- refs (last key per recipe task, for explain) ------------------------
     def write_ref(self, recipe: str, task_id: str, key: str, pre: dict[str, Any]) -> None:
+        """Remember ``key`` as the task's latest; the keys it had before stay listed (the
+        newest _REF_HISTORY) so `cache gc --keep-last` can group entries by recipe."""
         path = self._ref_path(recipe, task_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps({"key": key, "preimage": pre}, sort_keys=True))
+        old = self.read_ref(recipe, task_id)
+        old = old if isinstance(old, dict) else {}
+        before = old.get("keys") if isinstance(old.get("keys"), list) else []
+        earlier = [k for k in [*before, old.get("key")] if isinstance(k, str) and k != key]
+        keys = list(dict.fromkeys(earlier))  # each key once, oldest first
+        doc = {
+            "key": key,
+            "preimage": pre,
+            "task_id": task_id,
+            "keys": [*keys, key][-_REF_HISTORY:],
+        }
+        write_text_atomic(path, json.dumps(doc, sort_keys=True))
 
     def read_ref(self, recipe: str, task_id: str) -> dict[str, Any] | None:
         try:

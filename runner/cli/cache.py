@@ -1,4 +1,4 @@
-"""`ovrun lock`, `ovrun verify BUNDLE` and `ovrun cache ls|du|gc|verify`.
+"""`ovrun lock`, `ovrun verify BUNDLE` and `ovrun cache ls|du|gc|verify|push|keygen`.
 
 Nothing here imports a heavy library
 (building the parser for `ovrun --help` imports this module)."""
@@ -11,10 +11,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.cli.common import add_cache_options, console, recipe_opts
 from runner.core.errors import EXIT_FAILED, EXIT_OK, OvrunError, printable
+
+if TYPE_CHECKING:
+    from runner.cache.inventory import Entry
 
 
 def add_commands(sub: Any) -> None:
@@ -34,13 +37,26 @@ def add_commands(sub: Any) -> None:
     verify = sub.add_parser("verify", help="check a deploy bundle (.tar.gz) against its manifest")
     verify.add_argument("bundle", metavar="BUNDLE")
 
-    cache = sub.add_parser("cache", help="inspect and clean the cache: ls, du, gc, verify")
+    cache = sub.add_parser(
+        "cache", help="inspect, clean and share the cache: ls, du, gc, verify, push, keygen"
+    )
+    cache_dir = argparse.ArgumentParser(add_help=False)  # accepted before or after ACTION
+    cache_dir.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="cache location (as for `ovrun run`)",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="one JSON document on stdout")
     cache.add_argument("--cache-dir", metavar="DIR", help="cache location (as for `ovrun run`)")
     actions = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("ls", help="entries: key, task, size, age")
-    actions.add_parser("du", help="total size, by op")
+    actions.add_parser("ls", parents=[cache_dir, as_json], help="entries: key, task, size, age")
+    actions.add_parser("du", parents=[cache_dir, as_json], help="total size, by op")
     gc = actions.add_parser(
-        "gc", help="remove old entries; never ones a lock file in PATH... references"
+        "gc",
+        parents=[cache_dir],
+        help="remove old entries; never ones a lock file in PATH... references",
     )
     gc.add_argument(
         "paths",
@@ -48,13 +64,41 @@ def add_commands(sub: Any) -> None:
         metavar="PATH",
         help="ovrun.lock files or dirs searched for them; their keys are kept",
     )
-    gc.add_argument("--keep-last", type=int, metavar="N", help="keep the N newest entries per task")
+    gc.add_argument(
+        "--keep-last",
+        type=int,
+        metavar="N",
+        help="keep the N newest entries of each recipe's task",
+    )
     gc.add_argument(
         "--older-than", metavar="AGE", help="remove entries older than AGE (e.g. 30d, 12h, 90m)"
     )
     gc.add_argument("--dry-run", action="store_true", help="list what would be removed")
-    check = actions.add_parser("verify", help="re-hash every entry's outputs; report corrupt ones")
+    check = actions.add_parser(
+        "verify",
+        parents=[cache_dir, as_json],
+        help="re-hash every entry's outputs; report corrupt ones",
+    )
     check.add_argument("--remove", action="store_true", help="also remove the corrupt entries")
+    push = actions.add_parser(
+        "push",
+        parents=[cache_dir],
+        help="seed the shared cache from this cache (all entries, or RECIPE's)",
+    )
+    push.add_argument("recipe", nargs="?", metavar="RECIPE", help="push only this recipe's tasks")
+    push.add_argument(
+        "--cache", metavar="URL", dest="remote", help="shared cache (default: $OVRUN_CACHE)"
+    )
+    push.add_argument(
+        "--verify-remote",
+        action="store_true",
+        help="re-hash entries the remote already has (downloads them); replace damaged ones",
+    )
+    keygen = actions.add_parser(
+        "keygen", help="write an ed25519 key pair DIR/NAME.key (private) and DIR/NAME.pub"
+    )
+    keygen.add_argument("name", metavar="NAME", help="key name, e.g. team-a-1")
+    keygen.add_argument("--out", metavar="DIR", default=".", help="where to write (default: .)")
 
 
 # -- lock ------------------------------------------------------------------------
@@ -82,7 +126,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
         ):
             print("ovrun: not writing the lock: some tasks did not complete", file=sys.stderr)
             return code or EXIT_FAILED
-    path = write_lock(session)
+    path, _ = write_lock(session)
     print(f"wrote {path}")
     return code
 
@@ -112,28 +156,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 # -- cache ls | du | gc | verify ----------------------------------------------------------
-
-
-def _entries(cache) -> list[dict[str, Any]]:
-    objects = cache.root / "objects"
-    found = []
-    for meta_file in sorted(objects.glob("*/*/meta.json")) if objects.is_dir() else []:
-        entry = meta_file.parent
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        size = sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
-        found.append(
-            {
-                "key": entry.name,
-                "task": meta.get("task_id", "?"),
-                "op": meta.get("op", "?"),
-                "published": float(meta.get("published") or meta_file.stat().st_mtime),
-                "size": size,
-            }
-        )
-    return found
 
 
 def _human(size: float) -> str:
@@ -177,98 +199,194 @@ def locked_keys(paths: list[str]) -> set[str]:
         for file in files:
             doc = read_lock(file) or {}
             for recipe in doc.get("recipes", {}).values():
-                keys.update(t["key"] for t in recipe.get("tasks", {}).values() if t.get("key"))
+                tasks = recipe.get("tasks")
+                for task in tasks.values() if isinstance(tasks, dict) else []:
+                    if isinstance(task, dict) and isinstance(task.get("key"), str):
+                        keys.add(task["key"])
     return keys
 
 
-def select_garbage(
-    entries: list[dict[str, Any]],
-    keep_last: int | None,
-    older_than: float | None,
-    protected: set[str],
-    now: float,
-) -> list[dict[str, Any]]:
-    """Entries to remove: older than the age (if given) and beyond the newest N of their
-    task (if given); never a protected (locked) key."""
-    rank: dict[str, int] = {}
-    by_task: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for e in entries:
-        by_task.setdefault((e["op"], e["task"]), []).append(e)
-    for group in by_task.values():
-        for i, e in enumerate(sorted(group, key=lambda e: -e["published"])):
-            rank[e["key"]] = i
-    doomed = []
-    for e in entries:
-        if e["key"] in protected:
-            continue
-        if keep_last is not None and rank[e["key"]] < keep_last:
-            continue
-        if older_than is not None and now - e["published"] <= older_than:
-            continue
-        doomed.append(e)
-    return doomed
-
-
 def cmd_cache(args: argparse.Namespace) -> int:
+    from runner.cache.inventory import entries
     from runner.cache.store import Cache, default_cache_dir
 
+    if args.action == "keygen":
+        return _keygen(args)
     cache = Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
-    entries = _entries(cache)
-    now = time.time()
+    if args.action == "push":
+        return _push(args, cache)
+    found = entries(cache)
+    if args.action != "verify":  # verify reports them with the corrupt entries
+        for e in found:
+            if e.problem:
+                print(f"bad entry {e.key[:16]}: {e.problem}", file=sys.stderr)
     if args.action == "ls":
-        for e in sorted(entries, key=lambda e: e["published"]):
-            print(
-                f"{e['key'][:16]}  {e['task']:<36} {e['op']:<16} {_human(e['size']):>10}  "
-                f"{_age(now - e['published'])} ago"
-            )
-        print(f"{len(entries)} entries in {cache.root}")
-        return EXIT_OK
+        return _ls(args, cache, found)
     if args.action == "du":
-        by_op: dict[str, list[int]] = {}
-        for e in entries:
-            by_op.setdefault(e["op"], []).append(e["size"])
-        for op, sizes in sorted(by_op.items()):
-            print(f"{op:<18} {len(sizes):>5} entries  {_human(sum(sizes)):>10}")
-        print(
-            f"{'total':<18} {len(entries):>5} entries  {_human(sum(e['size'] for e in entries)):>10}"
-        )
-        return EXIT_OK
+        return _du(args, found)
     if args.action == "gc":
-        if args.keep_last is None and args.older_than is None:
-            raise OvrunError(
-                "cache gc needs --keep-last N and/or --older-than AGE",
-                hint="e.g. ovrun cache gc --keep-last 3 recipes/",
-            )
-        if args.keep_last is not None and args.keep_last < 0:
-            raise OvrunError("--keep-last must be 0 or more", hint="e.g. --keep-last 3")
-        older = parse_age(args.older_than) if args.older_than else None
-        protected = locked_keys(args.paths)
-        doomed = select_garbage(entries, args.keep_last, older, protected, now)
-        for e in doomed:
-            print(f"{'would remove' if args.dry_run else 'removed'} {e['key'][:16]}  {e['task']}")
-            if not args.dry_run:
-                with cache.lock(e["key"]):
-                    cache.remove(e["key"])
-        freed = sum(e["size"] for e in doomed)
-        kept = sum(1 for e in entries if e["key"] in protected)
-        print(
-            f"{len(doomed)} entries ({_human(freed)}) {'to remove' if args.dry_run else 'removed'}; "
-            f"{kept} kept because a lock file references them"
-        )
-        if not args.dry_run:
-            cache.clean_stale_tmp()
+        return _gc(args, cache, found)
+    return _verify(args, cache, found)
+
+
+def _ls(args: argparse.Namespace, cache: Any, found: list[Entry]) -> int:
+    if args.json:
+        _print_json({"cache": str(cache.root), "entries": [e.as_dict() for e in found]})
         return EXIT_OK
-    # verify
-    corrupt = 0
-    for e in entries:
-        problems = cache.verify(e["key"])
-        if problems:
-            corrupt += 1
-            print(f"corrupt {e['key'][:16]}  {e['task']}: {'; '.join(problems)}")
-            if args.remove:
-                cache.remove(e["key"])
+    now = time.time()
+    for e in sorted(found, key=lambda e: e.published):
+        print(
+            f"{e.key[:16]}  {e.task:<36} {e.op:<16} {_human(e.size):>10}  "
+            f"{_age(now - e.published)} ago"
+        )
+    print(f"{len(found)} entries in {cache.root}")
+    return EXIT_OK
+
+
+def _du(args: argparse.Namespace, found: list[Entry]) -> int:
+    by_op: dict[str, list[int]] = {}
+    for e in found:
+        by_op.setdefault(e.op, []).append(e.size)
+    if args.json:
+        _print_json(
+            {
+                "ops": {
+                    op: {"entries": len(s), "bytes": sum(s)} for op, s in sorted(by_op.items())
+                },
+                "total": {"entries": len(found), "bytes": sum(e.size for e in found)},
+            }
+        )
+        return EXIT_OK
+    for op, sizes in sorted(by_op.items()):
+        print(f"{op:<18} {len(sizes):>5} entries  {_human(sum(sizes)):>10}")
+    print(f"{'total':<18} {len(found):>5} entries  {_human(sum(e.size for e in found)):>10}")
+    return EXIT_OK
+
+
+def _gc(args: argparse.Namespace, cache: Any, found: list[Entry]) -> int:
+    from runner.cache.inventory import select_garbage
+
+    if args.keep_last is None and args.older_than is None:
+        raise OvrunError(
+            "cache gc needs --keep-last N and/or --older-than AGE",
+            hint="e.g. ovrun cache gc --keep-last 3 recipes/",
+        )
+    if args.keep_last is not None and args.keep_last < 0:
+        raise OvrunError("--keep-last must be 0 or more", hint="e.g. --keep-last 3")
+    older = parse_age(args.older_than) if args.older_than else None
+    protected = locked_keys(args.paths)
+    doomed = select_garbage(found, args.keep_last, older, protected, time.time())
+    failed = 0
+    for e in doomed:
+        if args.dry_run:
+            print(f"would remove {e.key[:16]}  {e.task}")
+            continue
+        problem = _remove(cache, e.key)
+        if problem:
+            failed += 1
+            print(f"could not remove {e.key[:16]}  {e.task}: {problem}", file=sys.stderr)
+        else:
+            print(f"removed {e.key[:16]}  {e.task}")
+    freed = sum(e.size for e in doomed)
+    kept = sum(1 for e in found if e.key in protected)
     print(
-        f"{len(entries)} entries checked, {corrupt} corrupt"
-        + (" (removed)" if corrupt and args.remove else "")
+        f"{len(doomed) - failed} entries ({_human(freed)}) "
+        f"{'to remove' if args.dry_run else 'removed'}; "
+        f"{kept} kept because a lock file references them"
+        + (f"; {failed} could not be removed" if failed else "")
     )
-    return EXIT_FAILED if corrupt else EXIT_OK
+    if not args.dry_run:
+        cache.clean_stale_tmp()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _verify(args: argparse.Namespace, cache: Any, found: list[Entry]) -> int:
+    report = []
+    for e in found:
+        problems = ([e.problem] if e.problem else []) + cache.verify(e.key)
+        if not problems:
+            continue
+        row = {"key": e.key, "task": e.task, "problems": problems}
+        if args.remove:
+            row["remove_error"] = _remove(cache, e.key)
+        report.append(row)
+    if args.json:
+        _print_json({"checked": len(found), "corrupt": report})
+        return EXIT_FAILED if report else EXIT_OK
+    for row in report:
+        print(f"corrupt {row['key'][:16]}  {row['task']}: {'; '.join(row['problems'])}")
+        if row.get("remove_error"):
+            print(f"  could not remove it: {row['remove_error']}")
+    removed = sum(1 for row in report if args.remove and not row.get("remove_error"))
+    print(
+        f"{len(found)} entries checked, {len(report)} corrupt"
+        + (f" ({removed} removed)" if args.remove and report else "")
+    )
+    return EXIT_FAILED if report else EXIT_OK
+
+
+def _remove(cache: Any, key: str) -> str | None:
+    """Remove an entry; what went wrong (permissions, a busy mount) instead of a traceback."""
+    try:
+        with cache.lock(key):
+            cache.remove(key)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}; check the permissions of the cache dir"
+    return None
+
+
+def _print_json(doc: Any) -> None:
+    print(json.dumps(doc, indent=1, sort_keys=True))
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from runner.cache.signing import SIGNING_ENV, TRUSTED_ENV, keygen
+
+    secret, public = keygen(args.name, Path(args.out))
+    print(f"wrote {secret} (private, mode 0600: keep it secret; never commit it)")
+    print(f"wrote {public} (public: give it to everyone who pulls)")
+    print(f"push with: export {SIGNING_ENV}={secret.resolve()}")
+    print(f"pull with: export {TRUSTED_ENV}={public.resolve()}  (or --trusted-key {public})")
+    return EXIT_OK
+
+
+def _push(args: argparse.Namespace, cache: Any) -> int:
+    from runner.cache.inventory import entries
+    from runner.cache.remote import RemoteError, open_remote, remote_url
+
+    remote = open_remote(remote_url(args.remote))
+    if remote is None:
+        raise OvrunError(
+            "cache push needs a shared cache", hint="pass --cache URL or set OVRUN_CACHE"
+        )
+    keys = _recipe_keys(args, cache) if args.recipe else [e.key for e in entries(cache)]
+    pushed = present = 0
+    failed: list[str] = []
+    for key in keys:
+        if not cache.has(key):
+            continue
+        try:
+            if remote.push(key, cache, deep=args.verify_remote):
+                pushed += 1
+            else:
+                present += 1
+        except (RemoteError, OSError) as exc:  # RemoteUnreachable is exit 2, not per entry
+            failed.append(key)
+            print(f"warning: could not push {key[:16]}: {exc}", file=sys.stderr)
+    signed = f", signed by {remote.signer.name}" if remote.signer and pushed else ""
+    print(
+        f"pushed {pushed} cache entries to {remote.url}{signed}; {present} already there"
+        + (f"; {len(failed)} failed" if failed else "")
+    )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _recipe_keys(args: argparse.Namespace, cache: Any) -> list[str]:
+    from runner.recipe.compose import Overrides
+    from runner.session import open_session
+
+    session = open_session(
+        args.recipe, cache.root, probe_devices=False, overrides=Overrides([], [])
+    )
+    return [t.key for t in session.plan.order() if t.key]

@@ -22,6 +22,15 @@ def add_cache_options(p: argparse.ArgumentParser) -> None:
         help="shared cache (dir or fsspec URL; default: $OVRUN_CACHE): pull hits, push new entries",
     )
     p.add_argument(
+        "--trusted-key",
+        action="append",
+        default=[],
+        dest="trusted_keys",
+        metavar="FILE",
+        help="trust shared-cache entries signed by this .pub key (repeatable; also "
+        "$OVRUN_TRUSTED_KEYS); unsigned or badly signed entries are rebuilt here",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -65,12 +74,12 @@ def read_grants(args: argparse.Namespace) -> Grants:
 
 def recipe_opts(args: argparse.Namespace) -> dict[str, Any]:
     """--set / --param / --cache / --allow-* as open_session keyword arguments."""
-    from runner.cache.remote import remote_url
+    from runner.cache.remote import open_remote, remote_url
     from runner.recipe.compose import Overrides
 
     return {
         "overrides": Overrides(list(args.sets), list(args.params)),
-        "remote": remote_url(args.remote),
+        "remote": open_remote(remote_url(args.remote), getattr(args, "trusted_keys", None)),
         "grants": read_grants(args),
     }
 
@@ -81,6 +90,14 @@ def add_only(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="TASK",
         help="run only these tasks (ids or globs, e.g. export, 'compress:*') and what they need",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout instead of text (same exit codes)",
     )
 
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 from collections.abc import Callable
 
-from runner.cli.common import add_cache_options, add_only, add_read_options
-from runner.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, OvrunError
+from runner.cli.common import add_cache_options, add_json, add_only, add_read_options
+from runner.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, OvrunError, suggest
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `yes | head -1` reports for `yes`
 
 COMMANDS = (
     "run",
@@ -35,8 +39,22 @@ benchmark and evaluate a model from one YAML recipe, with a content-addressed ca
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the "did you mean" hint of every other ovrun error (subparsers inherit
+    the class, so `ovrun cache lss` gets it too)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            options = re.findall(r"'?([\w-]+)'?", choice.group(2))
+            hint = suggest(choice.group(1), options)
+            if hint:
+                message = f"{message}\nhint: {hint}"
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ovrun", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="print ovrun's version")
@@ -88,11 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         "validate", help="check recipes against the schema; exit 2 on the first error"
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
+    add_json(validate)
     add_read_options(validate)
 
     plan = sub.add_parser("plan", help="list tasks with key prefix and cached / will run (reason)")
     plan.add_argument("recipe")
     add_only(plan)
+    add_json(plan)
     add_cache_options(plan)
 
     graph = sub.add_parser("graph", help="print the task graph")
@@ -105,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("recipe")
     explain.add_argument("task", help="task id as shown by `ovrun plan`")
+    add_json(explain)
     add_cache_options(explain)
     from runner.cli import cache, report
 
@@ -147,8 +168,14 @@ def handler(command: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _normalize(argv: list[str]) -> list[str]:
-    """`ovrun recipe.yaml ...` means `ovrun run recipe.yaml ...`."""
+    """`ovrun recipe.yaml ...` means `ovrun run recipe.yaml ...`; a word that is no file and
+    looks like a mistyped command (`ovrun rnu x.yaml`) is an error with a suggestion."""
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        first = argv[0]
+        looks_like_path = os.sep in first or "." in first or os.path.exists(first)
+        hint = None if looks_like_path else suggest(first, COMMANDS)
+        if hint:
+            raise OvrunError(f"unknown command '{first}'", hint=hint)
         return ["run", *argv]
     return argv
 
@@ -157,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     from runner.core import telemetry
 
     telemetry.disable()  # before any adapter imports nncf; inherited by worker processes
-    argv = _normalize(list(sys.argv[1:] if argv is None else argv))
+    try:
+        argv = _normalize(list(sys.argv[1:] if argv is None else argv))
+    except OvrunError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -170,10 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args.command)(args)
     except OvrunError as exc:
         print(exc.render(), file=sys.stderr)
+        if getattr(args, "json", False):  # scripts read stdout: the error is there too
+            print(json_error(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         print("ovrun: interrupted; no partial cache entries were kept", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `ovrun cache ls | head -1`: the reader has what it wanted
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as exc:  # disk full while writing memos, refs or results: not a bug
         from runner.core.oserrors import storage_error
 
@@ -184,9 +220,38 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
 
 
+def json_error(exc: OvrunError) -> str:
+    import json
+
+    where = exc.location
+    return json.dumps(
+        {
+            "error": {
+                "message": exc.message,
+                "hint": exc.hint,
+                "file": where.file if where else None,
+                "line": where.line if where else None,
+                "col": where.col if where else None,
+                "exit_code": exc.exit_code,
+            }
+        },
+        indent=1,
+    )
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def entry() -> None:
     code = main()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = code or EXIT_BROKEN_PIPE
     sys.exit(code)
 
 

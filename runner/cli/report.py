@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runner.cli.common import console
+from runner.cli.common import add_json, console
 
 
 def add_commands(sub) -> None:
@@ -20,6 +20,7 @@ def add_commands(sub) -> None:
     )
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")
+    add_json(compare)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -42,4 +43,31 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from runner.report.compare import compare
 
+    if args.json:
+        return _compare_json(args.run_a, args.run_b)
     return compare(args.run_a, args.run_b, console())
+
+
+def _compare_json(path_a: str, path_b: str) -> int:
+    import json
+
+    from runner.report.compare import (
+        accuracy_deltas,
+        cell_deltas,
+        fingerprint_differences,
+        load_results,
+        only_in,
+    )
+
+    a, b = load_results(path_a), load_results(path_b)
+    doc = {
+        "a": path_a,
+        "b": path_b,
+        "fingerprint_differences": fingerprint_differences(a, b),
+        "cells": cell_deltas(a, b),
+        "only_in_a": only_in(a, b),
+        "only_in_b": only_in(b, a),
+        "accuracy": [{"variant": v, "a": va, "b": vb} for v, va, vb in accuracy_deltas(a, b)],
+    }
+    print(json.dumps(doc, indent=1, default=str))
+    return 0

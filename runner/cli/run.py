@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.cli.common import console, recipe_opts
 from runner.core.confine import check_output_dir
-from runner.core.errors import OvrunError, printable
+from runner.core.errors import EXIT_OK, OvrunError, printable
 
 if TYPE_CHECKING:
     from runner.executor.base import Executor
@@ -51,9 +51,26 @@ def _open_and_execute(
     check_output_dir(out_dir)  # before resolve(): a symlinked out dir is refused, not followed
     _check_locked(args, session)
     _check_code(args, session)
-    return execute(
+    code = execute(
         session, out_dir.resolve(), console(), keep_going=args.keep_going, executor=executor
     )
+    if code == EXIT_OK:
+        _refresh_lock(session)
+    return code
+
+
+def _refresh_lock(session: Session) -> None:
+    """As `dvc repro` refreshes dvc.lock: a successful run rewrites this recipe's entry in an
+    existing ovrun.lock (only when it changed); `--locked` is the strict mode."""
+    from runner.cache.lockfile import has_entry, write_lock
+
+    try:
+        if has_entry(session.recipe.file):
+            path, changed = write_lock(session)
+            if changed:
+                print(f"updated {path} (what this recipe resolves to moved; commit it)")
+    except OvrunError as exc:  # a damaged lock must not turn a successful run into a failure
+        print(f"warning: ovrun.lock not refreshed: {exc.render()}", file=sys.stderr)
 
 
 def _run_on_dask(args: argparse.Namespace) -> int:

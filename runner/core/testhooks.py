@@ -8,6 +8,7 @@ task reaches that phase. Phases, in order:
     written  the adapter returned; its outputs sit complete in the staging dir
     publish  meta.json written into the staging dir; the rename into objects/ not done yet
     done     the entry is published; the run has not recorded it anywhere else yet
+    push     (shared cache) the entry's outputs are uploaded; its meta.json is not yet
 
 ``OVRUN_TEST_PAUSE_AT=<task_id>@<phase>=<file>`` instead waits at that point until ``file``
 exists, so a test can line up two processes deterministically (e.g. make the second reach a
@@ -26,7 +27,7 @@ from pathlib import Path
 
 ENV = "OVRUN_TEST_KILL_AT"
 PAUSE_ENV = "OVRUN_TEST_PAUSE_AT"
-PHASES = ("start", "written", "publish", "done")
+PHASES = ("start", "written", "publish", "done", "push")
 
 
 def point(task_id: str | None, phase: str) -> None:

@@ -28,6 +28,8 @@ from runner.executor.priority import priorities
 from runner.executor.ready import ReadyQueue
 from runner.executor.task import execute_task
 from runner.executor.threads import budget_for, host_cores, slots_per_host, thread_budget
+from runner.host.devices import present_members
+from runner.recipe.devices import base, parse
 
 if TYPE_CHECKING:
     from runner.cache.decision import Decision
@@ -52,13 +54,21 @@ class AdvertiseDevices(WorkerPlugin):
         return None
 
 
-def device_requirements(device: str | None) -> dict[str, int]:
-    """Dask resources a device task needs: every physical device the string names."""
+def device_requirements(device: str | None, available: list[str] | None = None) -> dict[str, int]:
+    """Dask resources a device task needs: every physical device it will use.
+
+    ``AUTO:GPU,CPU`` compiles on its members the cluster has (`compile_name`), so only those
+    are required: asking for an absent GPU would leave the task waiting for a worker forever."""
     if not device:
         return {}
-    names = device.partition(":")[2].split(",") if ":" in device else [device]
-    names = [n.strip().split(".")[0] for n in names if n.strip() and n.strip() != "AUTO"]
-    return {f"{DEVICE_RESOURCE}{n}": 1 for n in names}
+    name = parse(device)
+    if name.meta is None:
+        names = [device]
+    elif name.meta == "AUTO" and available is not None:
+        names = present_members(device, available) if name.members else []
+    else:
+        names = list(name.members)
+    return {f"{DEVICE_RESOURCE}{base(n)}": 1 for n in names}
 
 
 def _remote_task(
@@ -104,6 +114,7 @@ class DaskExecutor:
         self.retries = retries
         self.client = None
         self._cluster = None
+        self._devices: list[str] | None = None  # what the cluster's workers advertise
         self.interrupt = DeferredInterrupt()
 
     # -- cluster lifecycle ---------------------------------------------------------
@@ -177,6 +188,7 @@ class DaskExecutor:
         from distributed import wait
 
         self.options = options
+        self._devices = self.available_devices()
 
         to_run = [t for t in plan.order() if decisions[t.id].state not in ("cached", "skipped")]
         self.client.register_plugin(
@@ -254,7 +266,7 @@ class DaskExecutor:
                 str(self.options.log_dir),
                 slots,
                 key=f"ovrun-{task.id}-{task.key[:16]}",
-                resources=device_requirements(task.device) or None,
+                resources=device_requirements(task.device, self._devices) or None,
                 retries=self.retries,
                 pure=False,
             )

@@ -70,9 +70,21 @@ def execute_task(
             trace.write_text(traceback.format_exc(), encoding="utf-8")
         except OSError as log_exc:
             trace = Path(f"(not written: {log_exc.strerror})")
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        message = f"{type(exc).__name__}: {first} (traceback: {trace})"
+        message = f"{type(exc).__name__}: {_summary_line(exc)} (traceback: {trace})"
         return Outcome(task.id, "failed", message, time.perf_counter() - started, 1, host=host)
+
+
+def _summary_line(exc: BaseException) -> str:
+    """The line that says why: OpenVINO stacks "Exception from src/...:123:" frames and puts
+    the reason last, so its first line alone reads as a bare RuntimeError."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].startswith("Exception from "):
+        return next(
+            (ln for ln in reversed(lines) if not ln.startswith("Exception from ")), lines[0]
+        )
+    return lines[0]
 
 
 def _safe_name(task_id: str) -> str:

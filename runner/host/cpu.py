@@ -60,6 +60,18 @@ def _physical_cores() -> int | None:
     return len(pairs) or None
 
 
+def cpu_identity() -> dict[str, Any]:
+    """Model, logical cores and relevant flags from the first /proc/cpuinfo block: cheap
+    enough for every plan, and enough to tell a copied cache's memo from this CPU's."""
+    info = _read_cpuinfo() or {}
+    flags = set(info.get("flags", "").split())
+    return {
+        "model": info.get("model name") or platform.machine(),
+        "cores": os.cpu_count(),
+        "flags": [f for f in RELEVANT_FLAGS if f in flags],
+    }
+
+
 def fingerprint_without_openvino() -> dict[str, Any]:
     """Host CPU / OS facts, readable without importing openvino."""
     info = _read_cpuinfo()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from runner.plan.compress import compress_params, compress_tasks, dataset_task, dataset_task_id
+from runner.plan.evaluation import evaluation_params
 from runner.plan.model_tasks import cell_params, export_params, generate_params, uses_generate
 from runner.plan.ops import OPS
 from runner.plan.search import search_tasks
@@ -63,12 +64,7 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
                 Task(
                     f"eval:{name}",
                     OPS["evaluate"],
-                    {
-                        "metric": ev.metric,
-                        "device": ev.device,
-                        "properties": ev.properties,
-                        "task": model.task,
-                    },
+                    evaluation_params(recipe),
                     deps={
                         "model": model_task[name],
                         "reference": model_task[ev.reference],
@@ -149,6 +145,7 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
                 "reference": ev.reference if ev else None,
                 "metric": ev.metric if ev else None,
                 "max_drop": ev.max_drop if ev else None,
+                "gate": ev.gate if ev else None,
                 "cells": {t.id: {"op": t.op.name, **t.labels} for t in upstream},
                 "skipped": dict(sorted(skipped.items())),
             },

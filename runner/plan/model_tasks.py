@@ -47,4 +47,5 @@ def generate_params(recipe: Recipe, cell: Any) -> dict[str, Any]:
         **cell_params(recipe, cell),
         "max_new_tokens": b.max_new_tokens,
         "prompts": "dataset" if b.prompts else "synthetic",
+        "repeats": b.repeats,
     }

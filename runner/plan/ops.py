@@ -16,6 +16,12 @@ class Op:
     version: int  # bump when the implementation changes what it produces
     libs: tuple[str, ...]  # distributions whose versions key the result
     device_dependent: bool = False  # device goes into the key (compile, benchmark)
+    # the output is a measurement of the host: the device's hardware fingerprint goes into
+    # the key, so another machine re-measures instead of taking these figures
+    measures: bool = False
+    # the output depends on the arithmetic the device picks by default (bf16 on an AMX CPU,
+    # f32 on an AVX2 one): the device's precision capabilities go into the key
+    precision_dependent: bool = False
     exclusive: bool = False  # never runs beside another exclusive task on one host
     # heavy modules the adapter imports when it runs: Dask workers import them as they start,
     # while the client still plans, instead of inside the first task of each worker
@@ -86,26 +92,29 @@ OPS: dict[str, Op] = {
             2,  # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
             ("openvino", "numpy"),
             device_dependent=True,
+            measures=True,
             exclusive=True,
             imports=("openvino",),
         ),
         Op(
             "generate",
             "runner.adapters.generate:run",
-            1,
+            2,  # 2: benchmark.repeats, median repeat, spread
             ("openvino", "openvino-genai", "openvino-tokenizers", "numpy"),
             device_dependent=True,
+            measures=True,
             exclusive=True,
             imports=("openvino", "openvino_genai", "openvino_tokenizers"),
         ),
         Op(
             "evaluate",
             "runner.adapters.evaluate:run",
-            1,
+            2,  # 2: also under the deployed precision, worst-case figures
             ("openvino", "numpy"),
+            precision_dependent=True,
             imports=("openvino",),
         ),
-        Op("report", "runner.adapters.report:run", 2, ()),  # 2: matrix cells, noise verdicts
+        Op("report", "runner.adapters.report:run", 3, ()),  # 3: gates name their precision
         Op(
             "deploy",
             "runner.adapters.deploy:run",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.core.errors import OvrunError
 from runner.plan.compress import compress_params, compress_tasks
+from runner.plan.evaluation import evaluation_params
 from runner.plan.ops import OPS
 from runner.plan.tasks import Task
 
@@ -155,12 +156,7 @@ class Searched:
                     Task(
                         cand.eval_id,
                         OPS["evaluate"],
-                        {
-                            "metric": ev.metric,
-                            "device": ev.device,
-                            "properties": ev.properties,
-                            "task": self.recipe.model.task,
-                        },
+                        evaluation_params(self.recipe),
                         deps={
                             "model": cand.compress_id,
                             "reference": self.model_task[ev.reference],

@@ -45,7 +45,7 @@ def resolve_name(segments: tuple[str, ...], recipe: Recipe) -> Ref:
                 _suggest(metric, list(VARIANT_METRICS))
                 + " (benchmark metrics need the cell: VARIANT.DEVICE.HINT.METRIC)",
             )
-        if metric.startswith("accuracy") and recipe.evaluate is None:
+        if "accuracy" in metric and recipe.evaluate is None:
             raise ValueError(
                 f"{variant}.{metric} needs an evaluate: section", "add evaluate: to the recipe"
             )

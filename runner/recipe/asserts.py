@@ -48,8 +48,15 @@ CELL_METRICS: dict[str, str] = {
     "speedup": "throughput relative to the reference variant in the same cell",
 }
 VARIANT_METRICS: dict[str, str] = {
-    "accuracy": "evaluation metric vs the reference (1.0 = identical)",
+    "accuracy": "evaluation metric vs the reference (1.0 = identical), mean over samples, at the "
+    "precision the variant's benchmark cells and deploy run",
     "accuracy_drop": "1 - accuracy",
+    "accuracy_min": "worst sample's metric, at the deployed precision",
+    "accuracy_p05": "5th percentile of the per-sample metric, at the deployed precision",
+    "compression_accuracy": "mean metric under evaluate.properties (f32: the compression alone)",
+    "compression_accuracy_drop": "1 - compression_accuracy",
+    "compression_accuracy_min": "worst sample under evaluate.properties",
+    "compression_accuracy_p05": "5th percentile under evaluate.properties",
     "size_mb": "IR size on disk, MB",
 }
 _CMP = ("<=", ">=", "==", "!=", "<", ">")

@@ -64,6 +64,49 @@ def _check_weights(recipe: Recipe, name: str, cw: dict[str, Any]) -> None:
             hint="add dataset: <name>, or use sensitivity_metric: weight_quantization_error",
             location=recipe.location(*where, "sensitivity_metric"),
         )
+    if not recipe.variants[name].search:  # a search's base options meet each candidate's mode
+        _check_ignored(recipe, name, mode)
+
+
+# What NNCF 3.4 does with an option the mode has no use for (check_user_compression_configuration
+# and WeightCompression.apply): per-channel INT8 modes compress every layer in 8 bit, so there is
+# no ratio, group, backup precision or layer selection; activation data is never read.
+_IGNORED_BY_INT8 = {
+    "ratio": lambda v: v != 1,
+    "group_size": lambda v: v != -1,
+    "all_layers": lambda v: v is not None,
+    "sensitivity_metric": lambda v: v is not None,
+    "backup_mode": lambda v: v is not None,
+    "dataset": lambda v: v is not None,
+    "subset_size": lambda v: v is not None,
+}
+
+
+def _check_ignored(recipe: Recipe, name: str, mode: str) -> None:
+    """An option the chosen mode ignores is an error at its line: the run would otherwise
+    report a compression the user did not ask for (``int8_asym`` with ``ratio: 0.5``)."""
+    where = ("variants", name, "compress_weights")
+    written = ((recipe.doc.data or {}).get("variants") or {}).get(name) or {}
+    written = written.get("compress_weights") or {}
+    if mode in EIGHT_BIT:
+        for option, matters in _IGNORED_BY_INT8.items():
+            if option in written and matters(written[option]):
+                raise OvrunError(
+                    f"{option} has no effect with mode {mode}: NNCF compresses every layer "
+                    "per channel in 8 bit",
+                    hint=f"remove {option}, or use a sub-8-bit mode such as int4_sym "
+                    "(ratio, group_size and backup_mode choose its mixed precision)",
+                    location=recipe.location(*where, option),
+                )
+        return
+    ratio = written.get("ratio", 1)
+    if "sensitivity_metric" in written and ratio == 1:
+        # NNCF ranks layers by sensitivity only to pick which ones stay in backup precision
+        raise OvrunError(
+            f"sensitivity_metric has no effect with ratio 1: every eligible layer gets {mode}",
+            hint="set ratio below 1 (e.g. 0.8) to mix precisions, or remove sensitivity_metric",
+            location=recipe.location(*where, "sensitivity_metric"),
+        )
 
 
 def _check_accuracy_control(recipe: Recipe, name: str, q: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from runner.core.errors import OvrunError, closest
+from runner.recipe.devices import parse, probed_info
 
 if TYPE_CHECKING:
     from runner.recipe.spec import Recipe
@@ -94,22 +95,53 @@ def check_matrix(recipe: Recipe) -> None:
             )
 
 
-def _settable(device_info: dict[str, Any]) -> dict[str, str] | None:
-    supported = device_info.get("SUPPORTED_PROPERTIES")
+def _settable(device_info: dict[str, Any] | None) -> dict[str, str] | None:
+    supported = (device_info or {}).get("SUPPORTED_PROPERTIES")
     return supported if isinstance(supported, dict) else None
+
+
+def accepted_properties(device: str, host: dict[str, Any]) -> dict[str, str] | None:
+    """Property name -> RW / RO for what ``device`` accepts at compile time, from a probe;
+    None when the probe cannot tell (not probed, an older memo, no member present).
+
+    A meta-device accepts its plugin's own properties (``AUTO``'s SUPPORTED_PROPERTIES:
+    OpenVINO answers for ``AUTO`` but raises for ``AUTO:GPU,CPU``) and forwards the rest to
+    its members, so it also accepts what every member it would use here can set. AUTO
+    itself forwards unknown names silently (a typo compiles and does nothing), hence the
+    check against the members rather than trusting the compile."""
+    devices = host.get("devices") or {}
+    name = parse(device)
+    if name.meta is None:
+        return _settable(probed_info(devices, device))
+    meta = _settable((host.get("meta_devices") or {}).get(name.meta))
+    available = host.get("available_devices")
+    if meta is None or available is None:
+        return None
+    members = name.members or tuple(available)
+    present = [m for m in members if probed_info(devices, m) is not None]
+    tables = [_settable(probed_info(devices, m)) for m in present]
+    if not tables or any(t is None for t in tables):
+        return None
+    accepted = dict(meta)
+    writable = set.intersection(*({n for n, m in t.items() if m != "RO"} for t in tables if t))
+    for table in tables:
+        for prop in table or {}:
+            accepted.setdefault(prop, "RW" if prop in writable else "RO")
+    for prop in writable:
+        accepted[prop] = "RW"
+    return accepted
 
 
 def check_properties(recipe: Recipe, host: dict[str, Any] | None) -> None:
     """Plan-time check of every compile property name against the probed device.
 
-    Only devices present in the probe are checked (an absent GPU's cells are skipped
-    anyway; AUTO/HETERO/MULTI forward properties to their members, so they are left to
-    compile time). Uses the memoized probe, so no openvino import is needed."""
+    Devices absent from the probe are not checked (their cells are skipped anyway); a
+    meta-device (``AUTO:GPU,CPU``) is checked against what it and its present members
+    accept (`accepted_properties`). Uses the memoized probe: no openvino import."""
     if not host:
         return
-    devices = host.get("devices") or {}
     for device in recipe.targets.devices:
-        supported = _settable(devices.get(device) or {})
+        supported = accepted_properties(device, host)
         if supported is None:
             continue
         for cell in cells(recipe):

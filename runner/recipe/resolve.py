@@ -175,6 +175,7 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
             max_drop,
             e["device"],
             dict(sorted(e["properties"].items())),
+            e["gate"],
         )
 
     recipe = Recipe(

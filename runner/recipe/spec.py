@@ -84,6 +84,9 @@ class EvaluateSpec:
     max_drop: float | None
     device: str
     properties: dict[str, Any]
+    # which accuracy evaluate.max_drop gates: "deployed" (the precision the variant runs at
+    # in its benchmark cells and deploy) or "compression" (under properties: f32, compression alone)
+    gate: str = "deployed"
 
 
 @dataclass

@@ -17,14 +17,21 @@ _KEPT = (
     "size_bytes",
     "accuracy_control",
     "ignored_params",
+    "algorithms",
 )
+# What was asked of NNCF; what it did is under "algorithms" (measured), not here.
+_REQUESTED_ONLY = ("awq", "scale_estimation", "gptq", "lora_correction")
 
 
 def applied(summary: dict[str, Any]) -> dict[str, Any]:
     out = {key: summary[key] for key in _KEPT if key in summary}
     nncf_params = summary.get("nncf_params") or {}
     # NNCF's resolved configuration: the defaults it chose are part of what was applied
-    out["nncf"] = {k: v for k, v in nncf_params.items() if v not in (None, [], {})}
+    out["nncf"] = {
+        k: v
+        for k, v in nncf_params.items()
+        if v not in (None, [], {}) and not (k in _REQUESTED_ONLY and "algorithms" in summary)
+    }
     return out
 
 
@@ -51,6 +58,11 @@ def compact_line(variant: str, info: dict[str, Any]) -> str:
     kept = info.get("float_weight_ops", len(info.get("float_layers") or []))
     if kept:
         parts.append(f"{kept} float layer(s)")
+    for name, did in (info.get("algorithms") or {}).items():
+        if did.get("applied"):
+            parts.append(f"{name} on {did['layers']} layer(s)")
+        else:
+            parts.append(f"{name} skipped ({did.get('reason', 'no reason given')})")
     control = info.get("accuracy_control")
     if control:
         parts.append(

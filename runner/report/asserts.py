@@ -128,11 +128,33 @@ def check(assertion: Assertion, results: dict[str, Any]) -> dict[str, Any]:
     """The verdict of one assertion on a results document."""
     comparisons: list[dict] = []
     record: dict[str, Any] = {"text": assertion.text, "location": str(assertion.location)}
+    read_at = _accuracy_precisions(assertion, results)
+    if read_at:
+        record["precisions"] = read_at
     try:
         passed = _check(assertion.tree, assertion.text, results, comparisons)
     except Unavailable as exc:
         return {**record, "passed": None, "reason": str(exc), "comparisons": comparisons}
     return {**record, "passed": passed, "comparisons": comparisons}
+
+
+def _accuracy_precisions(assertion: Assertion, results: dict[str, Any]) -> dict[str, str]:
+    """Name -> the precision its accuracy figure was measured at, e.g. ``bf16 (deployed)``."""
+    from runner.report.accuracy import ACCURACY_METRICS, gate_figures
+
+    out: dict[str, str] = {}
+    for ref in assertion.refs:
+        if ref.cell is not None or ref.metric not in ACCURACY_METRICS:
+            continue
+        ev = (results.get("evaluations") or {}).get(ref.variant)
+        if not ev:
+            continue
+        on = ACCURACY_METRICS[ref.metric][0]
+        precision = gate_figures(ev, on).get("precision")
+        if precision:
+            role = "deployed" if on == "deployed" else "compression alone"
+            out[f"{ref.variant}.{ref.metric}"] = f"{precision} ({role})"
+    return out
 
 
 def check_all(assertions: list[Assertion], results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -158,4 +180,8 @@ def describe(record: dict[str, Any]) -> str:
             f"{c['right_text']} = {_fmt(c['right'], *c['right_range'])}"
             + (f" ({c['noise']})" if c["noise"] else "")
         )
-    return f"{where}: {verdict}: {record['text']} — " + "; ".join(parts)
+    line = f"{where}: {verdict}: {record['text']} — " + "; ".join(parts)
+    read_at = record.get("precisions") or {}
+    if read_at:
+        line += " [" + ", ".join(f"{name} at {p}" for name, p in read_at.items()) + "]"
+    return line

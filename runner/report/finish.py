@@ -24,7 +24,8 @@ def fingerprint(host: dict[str, Any] | None) -> dict[str, Any] | None:
         for name, info in (host.get("devices") or {}).items()
     }
     return {
-        **host,
+        # the meta plugins' property tables serve only the plan-time check
+        **{k: v for k, v in host.items() if k != "meta_devices"},
         "devices": devices,
         "versions": {name: lib_version(name) for name in FINGERPRINT_LIBS},
     }

@@ -22,6 +22,8 @@ def _mean(row: dict[str, Any], name: str) -> float | None:
 def generation_table(results: dict[str, Any]):
     from rich.table import Table
 
+    from runner.report.noise_text import speedup_text, spread_text
+
     evaluations = results.get("evaluations", {})
     reference = results.get("reference")
     metric = results.get("metric") or "metric"
@@ -33,6 +35,7 @@ def generation_table(results: dict[str, Any]):
         ("TTFT ms", "right"),
         ("TPOT ms", "right"),
         ("tokens/s", "right"),
+        ("spread", "right"),
         (f"vs {reference}" if reference else "speedup", "right"),
         (metric, "right"),
         ("perplexity", "right"),
@@ -58,6 +61,7 @@ def generation_table(results: dict[str, Any]):
                 "",
                 "",
                 "",
+                "",
                 accuracy,
                 _fmt(ppl, ".2f"),
                 "",
@@ -71,7 +75,9 @@ def generation_table(results: dict[str, Any]):
             _fmt(_mean(row, "ttft_ms"), ".2f"),
             _fmt(_mean(row, "tpot_ms"), ".2f"),
             _fmt(_mean(row, "tokens_per_s"), ".1f"),
-            _fmt(row.get("speedup_vs_reference"), ".2f", "×"),
+            spread_text(row),
+            # same verdict as every other comparison; "noise not measured" with one repeat
+            speedup_text(row),
             accuracy,
             _fmt(ppl, ".2f"),
             _fmt(size / 1e6 if size else None, ".2f"),

@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from runner.report import pareto, svg
+from runner.report.accuracy import accuracy_lines
+from runner.report.resolved import differences, marks, resolved_lines
 from runner.report.stamp import stamp_comment
 from runner.report.stats import cell_value, speedup_verdict
 
@@ -206,10 +208,12 @@ def _summary(results: dict[str, Any]) -> str:
         if b.get("speedup_vs_reference") is not None:
             verdict = speedup_verdict(results, b)
             vs = f"{b['speedup_vs_reference']:.2f}×" + (f" ({_e(verdict)})" if verdict else "")
+        changed = marks(b)
         rows.append(
             [
                 _e(b["variant"]),
-                _e(b.get("cell")),
+                _e(b.get("cell"))
+                + (f' <span class="bad">{_e(" ".join(changed))}</span>' if changed else ""),
                 _num(lat.get("median")),
                 _num(lat.get("p90")),
                 _num(lat.get("p99")),
@@ -301,16 +305,33 @@ def _gates(results: dict[str, Any]) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">none in this recipe</p>'
 
 
+def _notes(lines: list[str]) -> str:
+    """The lines the terminal prints under its table (resolved properties, accuracy per
+    precision), as a list under the summary."""
+    if not lines:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>"
+
+
 def _properties(results: dict[str, Any]) -> str:
     rows = []
     for b in _ok(results):
         resolved = b.get("resolved_properties") or {}
+        differ = differences(b)
         rows.append(
             [
                 _e(b["task"]),
                 _e(b.get("mode")),
                 _e(b.get("nireq")),
-                "<br>".join(f"<code>{_e(k)}</code> = {_e(v)}" for k, v in sorted(resolved.items())),
+                "<br>".join(
+                    f"<code>{_e(k)}</code> = {_e(v)}"
+                    + (
+                        f' <span class="bad">(requested {_e(differ[k][0])})</span>'
+                        if k in differ
+                        else ""
+                    )
+                    for k, v in sorted(resolved.items())
+                ),
                 _e(", ".join(f"{k}={v}" for k, v in (b.get("input_shapes") or {}).items())),
                 _num(b.get("compile_s"), ".3f"),
                 _num(b.get("compile_warm_s"), ".3f"),
@@ -398,6 +419,7 @@ def render(results: dict[str, Any]) -> str:
         _summary(results),
         '<p class="muted">spread: half the range of throughput over the repeats. A ratio is '
         "<i>significant</i> only when the two cells' ranges do not overlap.</p>",
+        _notes(resolved_lines(results) + accuracy_lines(results)),
         "<h2>Gates and assertions</h2>",
         _gates(results),
         "<h2>Per device</h2>",

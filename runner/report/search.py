@@ -23,20 +23,35 @@ def summarize(plan: Plan, read_result: ResultReader, outcomes: dict[str, Any]) -
         search = searched.recipe.variants[name].search
         rows = [_row(plan, read_result, outcomes, cand, search) for cand in cands]
         measured = [r for r in rows if r["status"] == "evaluated"]
-        for row in measured:
-            row["pareto"] = not any(
-                _dominates(other, row) for other in measured if other is not row
-            )
+        pareto, infeasible_front = mark_pareto(measured)
         feasible = [r for r in measured if r["feasible"]]
         chosen = min(feasible, key=lambda r: (r["size_bytes"], r["accuracy_drop"]), default=None)
         report[name] = {
             "constraint": {k: search.get(k) for k in ("max_drop", "min_speedup", "device")},
             "candidates": rows,
-            "pareto": [r["candidate"] for r in measured if r["pareto"]],
+            "pareto": pareto,
+            "infeasible_front": infeasible_front,
             "chosen": chosen["candidate"] if chosen else None,
             "pin": pin_snippet(name, as_written(searched.recipe, name, chosen)) if chosen else None,
         }
     return report
+
+
+def mark_pareto(measured: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Star (``row["pareto"]``) the feasible candidates no other feasible one dominates: a
+    candidate that misses the constraint is no option, however small or fast it is. Returns
+    the starred names and, apart, the front of the infeasible ones (what tighter settings
+    would buy if the constraint were relaxed)."""
+
+    def front(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rows if not any(_dominates(o, r) for o in rows if o is not r)]
+
+    feasible = [r for r in measured if r["feasible"]]
+    starred = front(feasible)
+    for row in measured:
+        row["pareto"] = any(row is r for r in starred)
+    infeasible = front([r for r in measured if not r["feasible"]])
+    return [r["candidate"] for r in starred], [r["candidate"] for r in infeasible]
 
 
 def _row(

@@ -61,9 +61,19 @@ def search_table(name: str, info: dict[str, Any]):
     return table
 
 
+def front_line(info: dict[str, Any]) -> str:
+    """What the stars mean, and the infeasible front shown apart (never starred)."""
+    line = "★ Pareto-optimal among feasible candidates (size, accuracy drop, speed)"
+    apart = info.get("infeasible_front") or []
+    if apart:
+        line += f"; front of the infeasible ones, not options: {', '.join(apart)}"
+    return line
+
+
 def print_search(search: dict[str, Any], console, out_dir: Path) -> None:
     for name, info in search.items():
         console.print(search_table(name, info))
+        console.print(front_line(info), highlight=False, markup=False)
         if info["chosen"] is None:
             console.print(
                 f"search {name}: no candidate met the constraint; relax max_drop or add "

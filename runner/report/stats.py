@@ -105,14 +105,17 @@ def speedup_verdict(results: dict[str, Any], row: dict[str, Any]) -> str | None:
 
 def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure | str:
     """Accuracy, accuracy drop or size of a variant (deterministic: no spread)."""
-    if metric in ("accuracy", "accuracy_drop"):
+    from runner.report.accuracy import ACCURACY_METRICS, gate_figures
+
+    if metric in ACCURACY_METRICS:
+        on, figure = ACCURACY_METRICS[metric]
         if variant == results.get("reference"):
-            value = 1.0 if metric == "accuracy" else 0.0
+            value = 0.0 if figure == "accuracy_drop" else 1.0
             return value, value, value, None
         ev = (results.get("evaluations") or {}).get(variant)
         if not ev:
             return f"variant {variant} has no evaluation in this run"
-        value = ev.get("value") if metric == "accuracy" else ev.get("accuracy_drop")
+        value = gate_figures(ev, on).get(figure)
         if value is None:
             return f"variant {variant}'s evaluation has no {metric}"
         return value, value, value, None

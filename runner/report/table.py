@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# the spread and vs-reference cells are shared with the LLM table (report/generation_table.py)
+from runner.report.noise_text import speedup_text as _speedup
+from runner.report.noise_text import spread_text as _spread
+
 
 def _fmt(value: Any, spec: str, unit: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{unit}"
@@ -59,11 +63,12 @@ def summary_table(results: dict[str, Any]):
             continue
         lat = row.get("latency_ms", {})
         size = row.get("size_bytes")
+        hint, dims = _marked(row, extra)
         table.add_row(
             row["variant"],
             row["device"],
-            row["hint"],
-            *((_dims(row, extra),) if extra else ()),
+            hint,
+            *((dims,) if extra else ()),
             _fmt(lat.get("median"), ".2f"),
             _fmt(lat.get("p90"), ".2f"),
             _fmt(row.get("throughput"), ".1f"),
@@ -88,24 +93,24 @@ def _dims(row: dict[str, Any], extra: list[str]) -> str:
     )
 
 
-def _spread(row: dict[str, Any]) -> str:
-    """Throughput range over repeats as ±half-range %, or '1 run' when not measured."""
-    runs = row.get("repeats") or []
-    spread = (row.get("spread") or {}).get("throughput")
-    if len(runs) < 2 or not spread:
-        return "1 run"
-    return f"±{spread['relative'] * 50:.1f}%"
+def _marked(row: dict[str, Any], extra: list[str]) -> tuple[str, str]:
+    """The hint and dims labels, with each property the device resolved differently from the
+    request marked (``s2→1``): in the dims column when it shows that dimension, else after
+    the hint."""
+    from runner.report.resolved import differences, mark
 
-
-def _speedup(row: dict[str, Any]) -> str:
-    value = row.get("speedup_vs_reference")
-    if value is None:
-        return "-"
-    verdict = row.get("speedup_verdict")
-    if verdict is None:
-        return f"{value:.2f}×"
-    style = {"significant": "bold", "within noise": "dim"}.get(verdict, "dim")
-    return f"{value:.2f}× [{style}]({verdict})[/]"
+    dims = _dims(row, extra)
+    unplaced = []
+    for name, (want, got) in differences(row).items():
+        label = mark(name, want, got)
+        plain = label.split("→", 1)[0]
+        words = dims.split(" ")
+        if plain in words:
+            dims = " ".join(label if w == plain else w for w in words)
+        else:
+            unplaced.append(label)
+    hint = row["hint"] + (f" [yellow]{' '.join(unplaced)}[/]" if unplaced else "")
+    return hint, dims
 
 
 def skip_lines(results: dict[str, Any]) -> list[str]:
@@ -138,8 +143,18 @@ def gate_lines(results: dict[str, Any]) -> list[str]:
     lines = []
     for gate in results.get("gates", []):
         verdict = "passed" if gate["passed"] else "FAILED"
+        value = gate["value"]
+        drop = gate["accuracy_drop"]
         lines.append(
-            f"gate {verdict}: {gate['variant']} {gate['metric']} {gate['value']:.4f} "
-            f"(drop {gate['accuracy_drop']:.4f}, max_drop {gate['max_drop']})"
+            f"gate {verdict}: {gate['variant']} {gate['metric']} "
+            f"{'-' if value is None else f'{value:.4f}'}{_gate_precision(gate)} "
+            f"(drop {'-' if drop is None else f'{drop:.4f}'}, max_drop {gate['max_drop']})"
         )
     return lines
+
+
+def _gate_precision(gate: dict[str, Any]) -> str:
+    if not gate.get("precision"):
+        return ""
+    role = {"deployed": "deployed", "compression": "compression alone"}.get(gate.get("on", ""))
+    return f" at {gate['precision']}" + (f" ({role})" if role else "")

@@ -18,13 +18,19 @@ def print_summary(
     left_out: list[str],
 ) -> None:
     if results is not None:
+        from runner.report.accuracy import accuracy_lines
         from runner.report.applied import applied_lines
+        from runner.report.resolved import resolved_lines
         from runner.report.table import gate_lines, precision_lines, skip_lines, summary_table
 
         console.print(summary_table(results))
         for line in skip_lines(results):
             console.print(line, style="yellow", highlight=False)
         for line in precision_lines(results):
+            console.print(line, highlight=False, markup=False)
+        for line in resolved_lines(results):
+            console.print(line, style="yellow", highlight=False, markup=False)
+        for line in accuracy_lines(results):
             console.print(line, highlight=False, markup=False)
         for line in gate_lines(results):
             console.print(line, style="green" if "passed" in line else "bold red", highlight=False)

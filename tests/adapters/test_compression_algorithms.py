@@ -194,3 +194,50 @@ def test_statistics_are_collected_once_and_reused(llm, tmp_path: Path) -> None:
     by_layer = lambda out: {w.consumer_name: w.element_type for w in _saved(out)}  # noqa: E731
     assert by_layer(tmp_path / "reused") == by_layer(tmp_path / "fresh")
     assert reused["weight_bits"] == fresh["weight_bits"]
+
+
+# --- what NNCF really applied ---------------------------------------------------------------
+
+
+def test_awq_skipped_on_bert_is_reported_with_nncf_reason(bert, tmp_path: Path) -> None:
+    from runner.report.applied import applied, compact_line
+
+    params = {"mode": "int4_sym", "ratio": 1.0, "group_size": GROUP, "awq": True}
+    result = _compress(bert, tmp_path, inputs={"dataset": bert[1]}, subset_size=8, **params)
+    awq = result["algorithms"]["awq"]
+    assert awq["applied"] is False
+    assert awq["reason"] == (
+        "nncf: No matching patterns were found for applying AWQ algorithm, it will be skipped."
+    )
+    summary = applied(result)
+    assert "awq" not in summary["nncf"]  # the request is not reported as done
+    assert "awq skipped (nncf: No matching patterns" in compact_line("w4", summary)
+
+
+def test_awq_and_scale_estimation_applied_on_the_llm_count_layers(llm, tmp_path: Path) -> None:
+    params = {"mode": "int4_sym", "ratio": 1.0, "group_size": GROUP}
+    result = _compress(
+        llm,
+        tmp_path,
+        inputs={"dataset": llm[1]},
+        subset_size=8,
+        awq=True,
+        scale_estimation=True,
+        **params,
+    )
+    four_bit = [w for w in _saved(tmp_path) if w.element_type in ("i4", "u4")]
+    algorithms = result["algorithms"]
+    assert algorithms["scale_estimation"] == {"applied": True, "layers": len(four_bit)}
+    # tiny Llama: AWQ's MatMul -> Multiply -> MatMul pattern is each MLP's down projection
+    assert algorithms["awq"]["applied"] is True
+    assert 0 < algorithms["awq"]["layers"] < len(four_bit)
+
+
+def test_algorithms_on_no_low_bit_layer_are_skipped() -> None:
+    int8 = ir.Weight("MatMul", "fc", "u8", 64, False)
+    found = weights.algorithms_applied(["awq", "gptq"], [], [int8])
+    assert found["awq"]["applied"] is False and "below 8 bit" in found["awq"]["reason"]
+    assert found["gptq"] == {
+        "applied": False,
+        "reason": "no layer was compressed below 8 bit (it works on those only)",
+    }

@@ -87,7 +87,26 @@ def test_require_device_rejects_missing_devices(device: str) -> None:
         pytest.skip("this host has an NPU")
     with pytest.raises(devices.DeviceUnavailable) as info:
         devices.require_device(ov.Core(), device)
-    assert (
-        info.value.message == f"device {device} not available (available: {', '.join(available)})"
-    )
+    shown = ", ".join(available)
+    if device.startswith("AUTO:"):
+        assert info.value.message == (
+            f"device {device}: no listed device is available (available: {shown})"
+        )
+    else:
+        assert info.value.message == f"device {device} not available (available: {shown})"
     assert isinstance(info.value, OvrunError) and info.value.hint
+
+
+def test_memo_copied_from_another_cpu_with_the_same_host_name_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo is the fingerprint measurements are keyed on: a cache copied between two
+    machines that share a host name (containers) must re-probe, not reuse the other CPU's."""
+    from runner.host import devices as host_devices
+
+    found = {"available_devices": ["CPU"], "host": {"cpu_model": "x"}}
+    host_devices.remember(tmp_path, found)
+    assert host_devices.memoized(tmp_path) == found
+    real = cpu.cpu_identity()
+    monkeypatch.setattr(host_devices, "cpu_identity", lambda: {**real, "model": "Another CPU"})
+    assert host_devices.memoized(tmp_path) is None

@@ -62,6 +62,8 @@ def _evaluate(
 ) -> dict:
     inputs = {"model": models[variant], "reference": models["fp32"], "dataset": models["data"]}
     base = {"metric": evaluate._METRICS.get(task), "device": "CPU", "properties": F32}
+    # deployed in f32 too unless a test says otherwise: figures independent of the CPU's default
+    base |= {"deployed_properties": F32, "runtime_properties": [F32]}
     return evaluate.run(_ctx(out, "evaluate", base | {"task": task} | params, inputs))
 
 
@@ -74,7 +76,7 @@ def test_model_against_itself_has_cosine_one(bert: dict[str, Path], tmp_path: Pa
     assert result["accuracy_drop"] == pytest.approx(0.0, abs=1e-6)
     assert result["samples"] == EVAL_SAMPLES
     assert result["device"] == "CPU" and result["properties"] == F32
-    assert result["inference_precision"] == "f32"
+    assert result["compression"]["precision"] == "f32"  # the reference precision
 
 
 def test_int4_model_scores_lower(bert: dict[str, Path], tmp_path: Path) -> None:
@@ -154,3 +156,58 @@ def test_bad_parameters_are_user_errors(
     inputs = {"model": bert["fp32"], "reference": bert["fp32"], "dataset": bert["data"]}
     with pytest.raises(OvrunError, match=match):
         evaluate.run(_ctx(tmp_path, "evaluate", {"device": "CPU"} | params, inputs))
+
+
+def _cpu_default_precision() -> str:
+    import openvino as ov
+
+    return ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()
+
+
+def test_deployed_precision_is_read_back_and_deduplicated(
+    bert: dict[str, Path], tmp_path: Path
+) -> None:
+    # deployed with the device defaults; one cell pins f32: both may resolve to the same
+    # precision, which is then evaluated once (an AVX2 CPU runs f32 by default)
+    result = _evaluate(
+        bert,
+        "int4",
+        tmp_path,
+        "feature-extraction",
+        deployed_properties={},
+        runtime_properties=[{}, F32],
+    )
+    default = _cpu_default_precision()
+    assert result["deployed"]["precision"] == default
+    assert result["compression"]["precision"] == "f32"
+    assert [r["precision"] for r in result["runtime_precisions"]] == [default, "f32"]
+    assert result["same_precision"] is (default == "f32")
+    assert set(result["by_precision"]) == {"f32", default}
+    if default == "f32":
+        assert result["by_precision"]["f32"]["properties"] == [F32, {}, F32]
+        assert result["value"] == result["compression"]["value"]
+    # mean and worst case, at the deployed precision and for the compression alone
+    for figures in (result, result["compression"]):
+        assert figures["min"] <= figures["p05"] <= figures["value"] < 1.0
+        assert figures["accuracy_drop"] == pytest.approx(1.0 - figures["value"])
+
+
+def test_explicit_bf16_runtime_is_evaluated_apart(bert: dict[str, Path], tmp_path: Path) -> None:
+    import openvino as ov
+
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        pytest.skip("this CPU has no bf16 support (AVX2-only): OpenVINO runs bf16 requests in f32")
+    bf16 = {"INFERENCE_PRECISION_HINT": "bf16"}
+    result = _evaluate(
+        bert,
+        "int4",
+        tmp_path,
+        "feature-extraction",
+        deployed_properties=bf16,
+        runtime_properties=[bf16, F32],
+    )
+    assert result["deployed"]["precision"] == "bf16" and result["same_precision"] is False
+    assert set(result["by_precision"]) == {"f32", "bf16"}
+    assert result["value"] == result["by_precision"]["bf16"]["value"]
+    assert result["compression"]["value"] == result["by_precision"]["f32"]["value"]
+    assert result["min"] <= result["p05"] <= result["value"]

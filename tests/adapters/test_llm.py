@@ -92,6 +92,58 @@ def test_generate_benchmark_uses_the_prompt_dataset(llm, tmp_path: Path) -> None
     assert result["prompt_tokens_mean"] == pytest.approx(np.mean(lengths))
 
 
+def _generation_results(llm, tmp_path: Path, repeats: int) -> dict:
+    """Both variants' generation cells with ``repeats`` timed loops, gathered as the report
+    op gathers them."""
+    from runner.adapters.report import build_results
+
+    params = {"duration_s": 0.2, "warmup": 1, "max_new_tokens": 4, "seq_len": 8}
+    cells, inputs = {}, {}
+    for variant in ("fp32", "int4"):
+        task = f"bench:{variant}:CPU:LATENCY"
+        c = ctx(tmp_path, f"{variant}-{repeats}", "generate", {**params, "repeats": repeats},
+                {"model": llm[variant]}, device="CPU")  # fmt: skip
+        (c.out / "result.json").write_text(json.dumps(generate.run(c)))
+        inputs[task] = c.out
+        cells[task] = {"op": "generate", "variant": variant, "device": "CPU", "hint": "LATENCY"}
+    report = {"recipe": "r", "variants": {"fp32": {}, "int4": {}}, "reference": "fp32"}
+    return build_results({**report, "cells": cells}, inputs)
+
+
+def _table_text(results: dict) -> str:
+    import io
+
+    from rich.console import Console
+
+    from runner.report.table import summary_table
+
+    console = Console(file=io.StringIO(), width=200)
+    console.print(summary_table(results))
+    return console.file.getvalue()
+
+
+def test_generation_cells_honour_repeats_and_give_the_noise_verdict(llm, tmp_path: Path) -> None:
+    results = _generation_results(llm, tmp_path, repeats=3)
+    int4 = next(r for r in results["benchmarks"] if r["variant"] == "int4")
+    assert len(int4["repeats"]) == 3 and all(r["throughput"] > 0 for r in int4["repeats"])
+    assert int4["throughput"] == np.median([r["throughput"] for r in int4["repeats"]])
+    spread = int4["spread"]["throughput"]
+    assert spread["min"] <= int4["throughput"] <= spread["max"]
+    assert int4["iterations"] == sum(r["iterations"] for r in int4["repeats"])
+    verdict = int4["speedup_verdict"]
+    assert verdict in ("significant", "within noise")
+    text = _table_text(results)
+    assert f"({verdict})" in text and "spread" in text and "±" in text
+
+
+def test_one_repeat_generation_ratio_says_noise_not_measured(llm, tmp_path: Path) -> None:
+    results = _generation_results(llm, tmp_path, repeats=1)
+    int4 = next(r for r in results["benchmarks"] if r["variant"] == "int4")
+    assert int4["speedup_verdict"] == "noise not measured"
+    text = _table_text(results)
+    assert "(noise not measured)" in text and "1 run" in text
+
+
 def test_perplexity_matches_torch(llm, tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
@@ -101,7 +153,9 @@ def test_perplexity_matches_torch(llm, tmp_path: Path, tiny_causal_lm_dir: Path)
                {"format": "text", "samples": 4, "seed": 0, "shuffle": False, "max_length": 24},
                {"model": llm["fp32"]}, {"source": tmp_path / "e.txt"})  # fmt: skip
     datasets.run(data)
-    params = {"task": "text-generation", "metric": "top1_agreement"}
+    # deployed in f32 as well: figures that hold on a CPU whose default is bf16 too
+    f32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    params = {"task": "text-generation", "metric": "top1_agreement", "deployed_properties": f32}
     inputs = {"model": llm["fp32"], "reference": llm["fp32"], "dataset": data.out}
     same = evaluate.run(ctx(tmp_path, "e", "evaluate", params, inputs))
     assert same["value"] == 1.0 and same["perplexity"] == same["reference_perplexity"]

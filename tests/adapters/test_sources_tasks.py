@@ -60,7 +60,12 @@ def test_task_exports_and_evaluates(task: str, tmp_path: Path, tiny_bert_dir: Pa
     datasets.run(data)
 
     metric = "span_agreement" if task == "question-answering" else "top1_agreement"
-    params = {"task": task, "metric": metric}
+    # deployed in f32 as well: figures that hold on a CPU whose default is bf16 too
+    params = {
+        "task": task,
+        "metric": metric,
+        "deployed_properties": {"INFERENCE_PRECISION_HINT": "f32"},
+    }
     same = evaluate.run(ctx(tmp_path, "same", "evaluate", params,
                             {"model": ref.out, "reference": ref.out, "dataset": data.out}))  # fmt: skip
     assert same["metric"] == metric and same["value"] == 1.0

@@ -76,8 +76,14 @@ def test_refs_roundtrip(tmp_path):
     assert cache.read_ref("r", "bench:a:CPU:LATENCY") == {
         "key": "k" * 64,
         "preimage": {"op": "benchmark"},
+        "task_id": "bench:a:CPU:LATENCY",
+        "keys": ["k" * 64],
     }
     assert cache.read_ref("r", "nope") is None
+    # the keys the task had before stay listed (for `cache gc --keep-last` per recipe)
+    cache.write_ref("r", "bench:a:CPU:LATENCY", "m" * 64, {"op": "benchmark"})
+    cache.write_ref("r", "bench:a:CPU:LATENCY", "k" * 64, {"op": "benchmark"})
+    assert cache.read_ref("r", "bench:a:CPU:LATENCY")["keys"] == ["m" * 64, "k" * 64]
 
 
 def test_meta_records_output_digests(tmp_path):

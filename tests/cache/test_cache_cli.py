@@ -8,8 +8,9 @@ import time
 import yaml
 from recipes_util import ovrun
 
+from runner.cache.inventory import Entry, select_garbage
 from runner.cache.store import Cache
-from runner.cli.cache import parse_age, select_garbage
+from runner.cli.cache import parse_age
 
 
 def _publish(cache: Cache, key: str, task: str, age_s: float, data: bytes = b"x" * 100) -> None:
@@ -94,11 +95,8 @@ def test_verify_reports_and_removes_corrupt_entries(tmp_path):
 
 def test_select_garbage_combines_rules():
     now = 1000.0
-    entries = [
-        {"key": k, "op": "export", "task": "export", "published": p}
-        for k, p in (("a", 990), ("b", 500), ("c", 100))
-    ]
-    keys = lambda found: sorted(e["key"] for e in found)  # noqa: E731
+    entries = [Entry(k, "export", "export", p, 1) for k, p in (("a", 990), ("b", 500), ("c", 100))]
+    keys = lambda found: sorted(e.key for e in found)  # noqa: E731
     assert keys(select_garbage(entries, 1, None, set(), now)) == ["b", "c"]
     assert keys(select_garbage(entries, 1, 600, set(), now)) == ["c"]  # both rules must agree
     assert keys(select_garbage(entries, None, 1, {"b"}, now)) == ["a", "c"]

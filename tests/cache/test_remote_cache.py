@@ -54,7 +54,7 @@ def test_remote_meta_cannot_escape_the_entry(tmp_path):
     key = "ef" * 32
     entry = tmp_path / "shared" / "objects" / key[:2] / key
     entry.mkdir(parents=True)
-    (entry / "meta.json").write_text(json.dumps({"key": key, "outputs": {"../../evil": "0"}}))
+    (entry / "meta.json").write_text(json.dumps({"key": key, "outputs": {"../../evil": "0" * 64}}))
     with pytest.raises(RemoteError, match="refusing"):
         Remote(str(tmp_path / "shared")).pull(key, Cache(tmp_path / "b"))
 

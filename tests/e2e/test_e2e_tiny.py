@@ -64,7 +64,19 @@ def test_gate_failure_exits_1_with_location(tmp_path, tiny_project):
     result = ovrun(str(recipe), "--cache-dir", str(cache_dir))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "gate FAILED" in result.stdout
-    assert f"{recipe}:" in result.stdout and "accuracy gate failed" in result.stdout
+    # a verdict on the results, in its own words: not the bad-input `FILE:L:C: error:` format
+    verdict = next(line for line in result.stdout.splitlines() if "accuracy gate failed" in line)
+    assert verdict.startswith("accuracy gate failed: "), verdict
+    assert f"set at {recipe}:" in verdict and "error:" not in result.stdout
+
+    # a threshold from --set: named as the flag, still not an `error:` about the flag
+    recipe.write_text(recipe.read_text().replace("max_drop: 0.0", "max_drop: 0.5"))
+    flagged = ovrun(str(recipe), "--cache-dir", str(cache_dir), "--set", "evaluate.max_drop=0.0")
+    assert flagged.returncode == 1, flagged.stdout + flagged.stderr
+    assert "error:" not in flagged.stdout + flagged.stderr
+    assert (
+        "accuracy gate failed: " in flagged.stdout and "--set evaluate.max_drop" in flagged.stdout
+    )
 
 
 def test_failed_task_keeps_going_and_leaves_no_partial_entry(tmp_path, tiny_project):

@@ -1,5 +1,7 @@
+import pytest
 from recipes_util import minimal_recipe
 
+from runner.core.errors import OvrunError
 from runner.host.devices import unavailable_reason
 from runner.plan.build import build_plan
 from runner.plan.graph import to_dot, to_mermaid
@@ -61,7 +63,8 @@ def test_absent_device_is_skipped_and_dropped_from_report(tmp_path):
     assert report.params["skipped"] == skipped
 
 
-def test_int8_weight_modes_ignore_ratio_and_group_size(tmp_path):
+def test_int8_weight_modes_refuse_ratio_and_group_size(tmp_path):
+    # NNCF would ignore them (every layer per channel in 8 bit): a load error, not a silent drop
     path = minimal_recipe(tmp_path)
     path.write_text(
         path.read_text().replace(
@@ -69,8 +72,8 @@ def test_int8_weight_modes_ignore_ratio_and_group_size(tmp_path):
             "mode: int8_sym, ratio: 0.8, group_size: 16",
         )
     )
-    params = build_plan(load_recipe(path)).tasks["compress:w4"].params
-    assert params == {"mode": "int8_sym"}
+    with pytest.raises(OvrunError, match="ratio has no effect with mode int8_sym"):
+        load_recipe(path)
 
 
 def test_graph_outputs(tmp_path):

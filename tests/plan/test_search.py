@@ -10,7 +10,8 @@ import yaml
 from recipes_util import ovrun
 
 from runner.plan.search import at_least_as_aggressive, candidates
-from runner.report.search import _dominates
+from runner.report.search import _dominates, mark_pareto
+from runner.report.search_table import front_line
 
 
 def test_candidates_cover_the_product_once_each_in_cheap_then_gentle_order() -> None:
@@ -50,6 +51,24 @@ def test_pareto_dominance() -> None:
     assert _dominates(a, {"size_bytes": 12, "accuracy_drop": 0.01})
     assert not _dominates(a, {"size_bytes": 8, "accuracy_drop": 0.02})
     assert not _dominates(a, dict(a))
+
+
+def test_only_feasible_candidates_are_starred() -> None:
+    # the case: int4_sym-r0.8-g64 (drop 0.0266 > max_drop 0.02) is smallest, so it
+    # dominates nothing feasible-wise but is on the unconstrained front; it must not be starred
+    rows = [
+        {"candidate": "int8_asym", "size_bytes": 30, "accuracy_drop": 0.002, "feasible": True},
+        {"candidate": "r0.6-g64", "size_bytes": 20, "accuracy_drop": 0.015, "feasible": True},
+        {"candidate": "r0.6-g128", "size_bytes": 21, "accuracy_drop": 0.016, "feasible": True},
+        {"candidate": "r0.8-g64", "size_bytes": 15, "accuracy_drop": 0.0266, "feasible": False},
+        {"candidate": "r1.0-g64", "size_bytes": 14, "accuracy_drop": 0.04, "feasible": False},
+    ]
+    starred, apart = mark_pareto(rows)
+    assert starred == ["int8_asym", "r0.6-g64"]
+    assert [r["candidate"] for r in rows if r["pareto"]] == starred
+    assert apart == ["r0.8-g64", "r1.0-g64"]
+    line = front_line({"infeasible_front": apart})
+    assert "among feasible" in line and "not options: r0.8-g64, r1.0-g64" in line
 
 
 CORPUS = {"calib.txt": (24, 1), "eval.txt": (12, 2)}
@@ -106,6 +125,7 @@ def test_search_reports_pareto_and_choice_then_reruns_cached(tiny_project, tmp_p
     chosen = rows[search["chosen"]]
     assert chosen["size_bytes"] == min(r["size_bytes"] for r in rows.values() if r["feasible"])
     assert search["chosen"] in search["pareto"]
+    assert all(rows[name]["feasible"] for name in search["pareto"])
     for name in search["pareto"]:  # nothing on the front is dominated by a measured candidate
         assert not any(
             _dominates(other, rows[name]) for other in rows.values() if other is not rows[name]
@@ -151,6 +171,10 @@ def test_candidates_more_aggressive_than_a_failure_are_pruned(tiny_project, tmp_
         assert doc["run"]["tasks"][f"compress:auto@{name}"]["state"] == "skipped"
     assert doc["search"]["auto"]["chosen"] is None
     assert "no candidate met the constraint" in result.stdout
+    # the one measured candidate is infeasible: listed apart, never starred
+    assert doc["search"]["auto"]["pareto"] == [] and rows["int8_asym"]["pareto"] is False
+    assert doc["search"]["auto"]["infeasible_front"] == ["int8_asym"]
+    assert "not options: int8_asym" in result.stdout
 
 
 @pytest.mark.slow  # exports MiniLM and builds up to seven candidates (~1-3 min)

@@ -76,6 +76,17 @@ def _position(path: Path, key: str, nth: int = 0) -> str:
             "gptq",
             "gptq does not apply to mode int8_asym",
         ),
+        # options NNCF 3.4 ignores for the chosen mode (read from its weight compression code)
+        ("mode: int8_asym, ratio: 0.5, group_size: 64", "ratio", "ratio has no effect with mode"),
+        ("mode: int8_sym, group_size: 64", "group_size", "group_size has no effect with mode"),
+        ("mode: int8_asym, backup_mode: none", "backup_mode", "backup_mode has no effect"),
+        ("mode: int8_asym, all_layers: true", "all_layers", "all_layers has no effect"),
+        ("ratio: 0.5", "ratio", "ratio has no effect with mode int8_asym"),  # the default mode
+        (
+            "mode: int4_sym, group_size: 16, sensitivity_metric: weight_quantization_error",
+            "sensitivity_metric",
+            "sensitivity_metric has no effect with ratio 1",
+        ),
     ],
 )
 def test_impossible_weight_options_are_exit_2_at_their_line(
@@ -85,6 +96,28 @@ def test_impossible_weight_options_are_exit_2_at_their_line(
     first = _error(path)
     assert first.startswith(f"{path}:{_position(path, key)}: error:"), first
     assert message in first
+
+
+def test_ignored_option_error_has_a_hint_and_exit_2(tmp_path: Path) -> None:
+    path = _recipe(
+        tmp_path, "  w: {compress_weights: {mode: int8_asym, ratio: 0.5, group_size: 64}}"
+    )
+    result = ovrun("validate", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "hint: remove ratio, or use a sub-8-bit mode" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "mode: int8_asym, ratio: 1.0, group_size: -1",  # NNCF's own values for 8 bit
+        "mode: int4_sym, group_size: 16, ratio: 0.5, sensitivity_metric: weight_quantization_error",
+    ],
+)
+def test_options_the_mode_uses_validate(tmp_path: Path, option: str) -> None:
+    path = _recipe(tmp_path, f"  w: {{compress_weights: {{{option}}}}}")
+    result = ovrun("validate", str(path))
+    assert result.returncode == 0, result.stderr
 
 
 def test_search_group_size_that_does_not_divide_points_at_the_list_item(tmp_path: Path) -> None:

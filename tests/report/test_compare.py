@@ -58,3 +58,25 @@ def test_verdict_rule():
     assert verdict((1.0, 0.9, 1.1, True), (1.2, 1.15, 1.3, True)) == "significant"
     assert verdict((1.0, 0.9, 1.2, True), (1.2, 1.15, 1.3, True)) == "within noise"
     assert verdict((1.0, 1.0, 1.0, False), (2.0, 2.0, 2.0, True)) == "noise not measured"
+
+
+def test_compare_json_is_one_document(tmp_path):
+    import json
+
+    from recipes_util import ovrun
+
+    for name, doc in (("a", _doc(runs=(100, 104))), ("b", _doc(cpu="EPYC", runs=(150, 151)))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(doc))
+    result = ovrun("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["fingerprint_differences"] == ["CPU: Xeon vs EPYC"]
+    cell = found["cells"][0]
+    assert cell["task"] == "bench:int8:CPU:LATENCY"
+    assert cell["throughput"]["verdict"] == "significant"
+    missing = ovrun("compare", str(tmp_path / "a"), str(tmp_path / "none"), "--json")
+    assert (
+        missing.returncode == 2
+        and "no results.json" in json.loads(missing.stdout)["error"]["message"]
+    )
