@@ -25,6 +25,7 @@ from runner.recipe.spec import Recipe
 
 if TYPE_CHECKING:
     from runner.cache.remote import Remote
+    from runner.core.confine import Grants
     from runner.recipe.compose import Overrides
 
 
@@ -55,6 +56,7 @@ def open_session(
     overrides: Overrides | None = None,
     remote: str | Remote | None = None,
     only: list[str] | None = None,
+    grants: Grants | None = None,
 ) -> Session:
     """``devices`` overrides this host's probe (a Dask cluster reports what its workers have);
     ``host_extra`` adds facts about where the run happens (the cluster's workers).
@@ -62,9 +64,12 @@ def open_session(
     ``probe_devices`` (`run`): probe devices, pull remote hits and re-hash the cached report
     entry before deciding; without it (`plan`, `explain`) nothing is pulled or removed, and
     with ``probe_in_child`` a host not probed yet is probed once in a child process (the
-    fingerprint bench cells are keyed on) so that this process imports no openvino."""
+    fingerprint bench cells are keyed on) so that this process imports no openvino.
+    ``grants``: --allow-read / --allow-pickle (`runner.core.confine`)."""
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
-    recipe = load_recipe(recipe_path, overrides, memo_dir=cache.root / "memo" / "valid-recipes")
+    recipe = load_recipe(
+        recipe_path, overrides, memo_dir=cache.root / "memo" / "valid-recipes", grants=grants
+    )
     plan, left_out = _planned(recipe, only, force)
     # A run whose tasks name no device (`--only export`) needs no device probe.
     needs_devices = any(t.device for t in plan.tasks.values())

@@ -18,6 +18,13 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def git_work_tree(path: Path) -> Path:
+    """Make ``path`` a git work tree: the project root that recipes below it may read in."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    return path
+
+
 def minimal_recipe(tmp: Path, body: str | None = None, name: str = "recipe.yaml") -> Path:
     """A valid recipe on a local model dir and text data inside ``tmp`` (files are created)."""
     (tmp / "model").mkdir(exist_ok=True)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runner.adapters.sources import TEXT_FORMATS, read_texts
+from runner.adapters.sources import TEXT_FORMATS, select_texts
+from runner.adapters.token_arrays import RaggedTokens
 from runner.core.errors import OvrunError
 from runner.plan.context import TaskContext
 
@@ -28,6 +29,10 @@ LAYOUT_FILE = "dataset.json"
 _KEYS = ("input_ids", "attention_mask", "token_type_ids")
 _FALLBACK_MAX_LENGTH = 512  # when neither the recipe nor the tokenizer gives a usable limit
 PADDINGS = ("longest", "max_length")
+# A line is cut to this many characters per max_length token before tokenizing: no tokenizer
+# spends more characters on one token, so the first max_length tokens are unchanged.
+CHARS_PER_TOKEN = 64
+_TOKENIZE_CHUNK = 4096
 
 
 def run(ctx: TaskContext) -> dict:
@@ -43,30 +48,33 @@ def run(ctx: TaskContext) -> dict:
     if batch < 1:
         raise OvrunError(f"dataset batch must be at least 1, got {batch}", hint="e.g. batch: 1")
 
-    if fmt in TEXT_FORMATS:
-        arrays, summary = _from_text(ctx, fmt, count, padding)
-    elif fmt == "npz":
-        arrays, summary = _from_npz(ctx, count, padding)
-    elif fmt == "synthetic":
-        arrays, summary = _synthetic(ctx, count)
+    if fmt in TEXT_FORMATS:  # streamed into samples.npz: never padded in memory
+        tokens, width, summary = _from_text(ctx, fmt, count, padding)
+        tokens.write_npz(ctx.out / SAMPLES_FILE, width)
+        lengths, keys = tokens.all_lengths(), tokens.keys()
     else:
-        known = ", ".join((*TEXT_FORMATS, "npz", "synthetic"))
-        raise OvrunError(f"dataset format {fmt!r} is not supported", hint=f"use one of {known}")
-
-    np.savez(ctx.out / SAMPLES_FILE, **arrays)
+        if fmt == "npz":
+            arrays, summary = _from_npz(ctx, count, padding)
+        elif fmt == "synthetic":
+            arrays, summary = _synthetic(ctx, count)
+        else:
+            known = ", ".join((*TEXT_FORMATS, "npz", "synthetic"))
+            raise OvrunError(f"dataset format {fmt!r} is not supported", hint=f"use one of {known}")
+        np.savez(ctx.out / SAMPLES_FILE, **arrays)
+        lengths, keys = arrays["attention_mask"].sum(axis=1), list(arrays)
+        width = int(arrays["input_ids"].shape[1])
     layout = {"padding": padding, "batch": batch}
     (ctx.out / LAYOUT_FILE).write_text(json.dumps(layout), encoding="utf-8")
-    lengths = arrays["attention_mask"].sum(axis=1)
-    rows = int(arrays["input_ids"].shape[0])
+    rows = len(lengths)
     return {
         "format": fmt,
         "samples": rows,
         "batches": -(-rows // batch),
         **layout,
-        "padded_length": int(arrays["input_ids"].shape[1]),
+        "padded_length": width,
         "mean_length": float(lengths.mean()),
         **summary,
-        "keys": sorted(arrays),
+        "keys": sorted(keys),
     }
 
 
@@ -106,25 +114,35 @@ def _select(items: list, count: int, shuffle: bool, seed: int) -> list:
 
 def _from_text(
     ctx: TaskContext, fmt: str, count: int, padding: str
-) -> tuple[dict[str, np.ndarray], dict]:
+) -> tuple[RaggedTokens, int, dict]:
+    """The chosen samples tokenized (ragged), the padded width, and the summary."""
     params = ctx.params
-    texts = read_texts(
-        fmt, Path(ctx.files["source"]), params.get("field", "text"), params.get("split")
-    )
-    chosen = _select(texts, count, params.get("shuffle", False), int(params.get("seed", 0)))
     tokenizer = _load_tokenizer(ctx.model_dir("model"))
     max_length = _max_length(params.get("max_length"), tokenizer)
-
-    encoded = tokenizer(chosen, truncation=True, max_length=max_length)
-    full_lengths = [len(ids) for ids in tokenizer(chosen, truncation=False)["input_ids"]]
-    width = max_length if padding == "max_length" else None
-    arrays = _pad_right(encoded, tokenizer.pad_token_id, width)
-    ctx.log(f"tokenized {len(chosen)} of {len(texts)} {fmt} samples (max_length {max_length})")
-    return arrays, {
-        "max_length": max_length,
-        "truncated": sum(length > max_length for length in full_lengths),
-        "source_lines": len(texts),
-    }
+    chosen, total = select_texts(
+        fmt,
+        Path(ctx.files["source"]),
+        params.get("field", "text"),
+        params.get("split"),
+        count,
+        params.get("shuffle", False),
+        int(params.get("seed", 0)),
+        max_chars=max_length * CHARS_PER_TOKEN,
+    )
+    tokens = RaggedTokens(tokenizer.pad_token_id or 0)
+    truncated = 0
+    for start in range(0, len(chosen), _TOKENIZE_CHUNK):
+        part = chosen[start : start + _TOKENIZE_CHUNK]
+        tokens.add(tokenizer(part, truncation=True, max_length=max_length))
+        # one token more tells whether truncation cut anything (also bounded)
+        longer = tokenizer(part, truncation=True, max_length=max_length + 1)["input_ids"]
+        truncated += sum(len(ids) > max_length for ids in longer)
+        chosen[start : start + _TOKENIZE_CHUNK] = [""] * len(part)  # the text is done with
+    lengths = tokens.all_lengths()
+    width = max_length if padding == "max_length" else int(lengths.max())
+    ctx.log(f"tokenized {len(chosen)} of {total} {fmt} samples (max_length {max_length})")
+    summary = {"max_length": max_length, "truncated": truncated, "source_lines": total}
+    return tokens, width, summary
 
 
 def _from_npz(ctx: TaskContext, count: int, padding: str) -> tuple[dict[str, np.ndarray], dict]:
@@ -136,11 +154,11 @@ def _from_npz(ctx: TaskContext, count: int, padding: str) -> tuple[dict[str, np.
             stored = {key: np.asarray(data[key]) for key in data.files}
     except (OSError, ValueError) as err:
         raise OvrunError(
-            f"cannot read {source} as .npz: {err}", hint="save with numpy.savez"
+            f"cannot read {source} as .npz ({type(err).__name__})", hint="save with numpy.savez"
         ) from err
     if "input_ids" not in stored:
         raise OvrunError(
-            f"{source} has no input_ids array (has: {', '.join(stored) or 'nothing'})",
+            f"{source} has no input_ids array ({len(stored)} other arrays)",
             hint="npz: takes arrays input_ids [N, L] and optionally attention_mask, token_type_ids",
         )
     ids = stored["input_ids"]
@@ -225,26 +243,3 @@ def _max_length(requested: int | None, tokenizer) -> int:
     # Tokenizers without a limit report a huge sentinel as model_max_length.
     limit = getattr(tokenizer, "model_max_length", None)
     return int(limit) if limit and limit <= 100_000 else _FALLBACK_MAX_LENGTH
-
-
-def _pad_right(
-    encoded, pad_token_id: int | None, width: int | None = None
-) -> dict[str, np.ndarray]:
-    rows = encoded["input_ids"]
-    width = width or max(len(ids) for ids in rows)
-    arrays = {}
-    for key in _KEYS:
-        if key not in encoded:
-            continue
-        fill = (pad_token_id or 0) if key == "input_ids" else 0
-        array = np.full((len(rows), width), fill, dtype=np.int64)
-        for row, values in enumerate(encoded[key]):
-            array[row, : len(values)] = values
-        arrays[key] = array
-    if "attention_mask" not in arrays:
-        # load_samples trims by the mask, so always store one.
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for row, ids in enumerate(rows):
-            mask[row, : len(ids)] = 1
-        arrays["attention_mask"] = mask
-    return arrays

@@ -6,23 +6,66 @@ Formats: ``text`` (one sample per non-empty line), ``jsonl`` (one JSON object pe
 written by Hugging Face ``datasets``' ``save_to_disk``: Arrow IPC stream shards listed in
 ``state.json``, read with pyarrow alone so ovrun does not need the ``datasets`` package).
 
-Every reader reports the file and the line/row of a bad record, so the user can fix it.
+Every reader reports the file and the line/row (or column index) of a bad record, so the
+user can fix it, and never the file's content: a recipe may name a file its author cannot
+read (a secret beside the project), and the error lands on the console and in results.json.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from runner.core.errors import OvrunError
 
 TEXT_FORMATS = ("text", "jsonl", "csv", "tsv", "parquet", "datasets_dir")
+# A record (a JSON line, a CSV row) is parsed whole, so its line has a hard limit; a plain
+# text line is only cut, since tokenizing reads just its first max_length tokens.
+MAX_RECORD_BYTES = 16 << 20
+_CHUNK = 1 << 20
 
 
 def read_texts(fmt: str, path: Path, field: str, split: str | None = None) -> list[str]:
-    """The non-empty text samples of ``path`` in file order."""
+    """The non-empty text samples of ``path`` in file order (tests and small files)."""
+    return list(iter_texts(fmt, path, field, split, max_chars=None))
+
+
+def select_texts(
+    fmt: str,
+    path: Path,
+    field: str,
+    split: str | None,
+    count: int,
+    shuffle: bool,
+    seed: int,
+    max_chars: int | None,
+) -> tuple[list[str], int]:
+    """``count`` samples (the first ones, or a seeded uniform sample with ``shuffle``) and how
+    many the source holds. Streams: memory holds the chosen samples, each cut to
+    ``max_chars``, never the whole file."""
+    chosen: list[str] = []
+    rng = random.Random(seed)
+    total = 0
+    for text in iter_texts(fmt, path, field, split, max_chars):
+        if len(chosen) < count:
+            chosen.append(text)
+        elif shuffle:  # reservoir sampling (Algorithm R): every sample kept with p = count/n
+            slot = rng.randrange(total + 1)
+            if slot < count:
+                chosen[slot] = text
+        total += 1
+    if shuffle:
+        rng.shuffle(chosen)  # the reservoir keeps file order in its first slots
+    return chosen, total
+
+
+def iter_texts(
+    fmt: str, path: Path, field: str, split: str | None, max_chars: int | None
+) -> Iterator[str]:
+    """Non-empty, stripped text samples of ``path`` in file order, each cut to ``max_chars``."""
     reader = _READERS.get(fmt)
     if reader is None:
         raise OvrunError(
@@ -31,11 +74,15 @@ def read_texts(fmt: str, path: Path, field: str, split: str | None = None) -> li
         )
     if not path.exists():
         raise OvrunError(f"dataset source {path} does not exist", hint="check the data path")
-    texts = [t.strip() for t in reader(path, field, split) if t and t.strip()]
-    if not texts:
+    found = False
+    for text in reader(path, field, split, max_chars):
+        text = text.strip() if text else ""
+        if text:
+            found = True
+            yield text[:max_chars] if max_chars else text
+    if not found:
         what = "text lines" if fmt == "text" else "text samples"
         raise OvrunError(f"dataset source {path} has no {what}", hint=_EMPTY_HINT[fmt])
-    return texts
 
 
 _EMPTY_HINT = {
@@ -48,23 +95,73 @@ _EMPTY_HINT = {
 }
 
 
-def _read_utf8(path: Path) -> str:
+def _raw_lines(path: Path, keep: int | None) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, the line's first ``keep`` bytes, whether it was cut), read in bounded
+    chunks: a 1 GB line never sits in memory whole."""
+    number, parts, size, cut = 1, [], 0, False
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            pieces = chunk.split(b"\n")
+            for i, piece in enumerate(pieces):
+                if keep is None or size < keep:
+                    room = piece if keep is None else piece[: keep - size]
+                    parts.append(room)
+                    size += len(room)
+                    cut = cut or len(room) < len(piece)
+                else:
+                    cut = cut or bool(piece)
+                if i < len(pieces) - 1:  # a newline ends this line
+                    yield number, b"".join(parts), cut
+                    number, parts, size, cut = number + 1, [], 0, False
+    if parts and any(parts):
+        yield number, b"".join(parts), cut
+
+
+def _decode(raw: bytes, cut: bool, path: Path, number: int) -> str:
+    if cut:  # the cut may split a multi-byte character: drop its lead bytes
+        raw = raw[: len(raw) - _partial_tail(raw)]
     try:
-        return path.read_text(encoding="utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise OvrunError(
-            f"dataset file {path} is not UTF-8 text (byte {err.start})",
+            f"dataset file {path} is not UTF-8 text (line {number}, byte {err.start} of the line)",
             hint="save it as UTF-8",
         ) from err
 
 
-def _text(path: Path, field: str, split: str | None) -> list[str]:
-    return _read_utf8(path).splitlines()
+def _partial_tail(raw: bytes) -> int:
+    """How many bytes at the end of ``raw`` begin a UTF-8 character they do not finish."""
+    for back in range(1, min(4, len(raw)) + 1):
+        byte = raw[-back]
+        if byte & 0xC0 != 0x80:  # a lead byte (or ASCII): does its sequence fit?
+            need = 1 if byte < 0x80 else 2 if byte >> 5 == 6 else 3 if byte >> 4 == 14 else 4
+            return back if need > back else 0
+    return 0
 
 
-def _jsonl(path: Path, field: str, split: str | None) -> list[str]:
-    texts = []
-    for number, line in enumerate(_read_utf8(path).splitlines(), start=1):
+def _lines(path: Path, keep: int | None, limit: int | None = None) -> Iterator[tuple[int, str]]:
+    """Decoded lines; a line longer than ``limit`` bytes is an error (a record must be whole)."""
+    cap = keep if limit is None else limit + 1
+    for number, raw, cut in _raw_lines(path, cap):
+        if limit is not None and cut:
+            raise OvrunError(
+                f"{path}:{number}: line is longer than {limit} bytes",
+                hint="one record per line, each under the limit",
+            )
+        yield number, _decode(raw, cut, path, number)
+
+
+def _char_bytes(max_chars: int | None) -> int | None:
+    return None if max_chars is None else 4 * max_chars  # UTF-8: at most 4 bytes a character
+
+
+def _text(path: Path, field: str, split: str | None, max_chars: int | None) -> Iterator[str]:
+    for _, line in _lines(path, _char_bytes(max_chars)):
+        yield from line.splitlines()  # str.splitlines' other line breaks (\r, \x85, ...) too
+
+
+def _jsonl(path: Path, field: str, split: str | None, max_chars: int | None) -> Iterator[str]:
+    for number, line in _lines(path, None, MAX_RECORD_BYTES):
         if not line.strip():
             continue
         try:
@@ -74,13 +171,14 @@ def _jsonl(path: Path, field: str, split: str | None) -> list[str]:
                 f"{path}:{number}: not valid JSON ({err.msg})", hint="JSONL: one JSON object a line"
             ) from err
         if not isinstance(record, dict) or field not in record:
-            keys = ", ".join(record) if isinstance(record, dict) else type(record).__name__
+            what = (
+                f"an object of {len(record)} keys" if isinstance(record, dict) else "not an object"
+            )
             raise OvrunError(
-                f"{path}:{number}: no field {field!r} (has: {keys})",
+                f"{path}:{number}: no field {field!r} ({what})",
                 hint="set field: to the key that holds the text",
             )
-        texts.append(_as_text(record[field], path, number, field))
-    return texts
+        yield _as_text(record[field], path, number, field)
 
 
 def _as_text(value: object, path: Path, row: int, field: str) -> str:
@@ -92,32 +190,46 @@ def _as_text(value: object, path: Path, row: int, field: str) -> str:
     return value
 
 
-def _delimited(delimiter: str) -> Callable[[Path, str, str | None], list[str]]:
-    def read(path: Path, field: str, split: str | None) -> list[str]:
-        rows = csv.DictReader(_read_utf8(path).splitlines(), delimiter=delimiter)
-        if rows.fieldnames is None or field not in rows.fieldnames:
-            found = ", ".join(rows.fieldnames or []) or "no header"
+def _delimited(delimiter: str) -> Callable[..., Iterator[str]]:
+    def read(path: Path, field: str, split: str | None, max_chars: int | None) -> Iterator[str]:
+        at = [0]  # the line csv is reading: its own line_num lags on a failing row
+
+        def lines() -> Iterator[str]:
+            for number, line in _lines(path, None, MAX_RECORD_BYTES):
+                at[0] = number
+                yield line
+
+        rows = csv.DictReader(lines(), delimiter=delimiter)
+        try:
+            if rows.fieldnames is None or field not in rows.fieldnames:
+                found = f"{len(rows.fieldnames)} columns" if rows.fieldnames else "no header"
+                raise OvrunError(
+                    f"{path}:1: no column {field!r} in the header ({found})",
+                    hint="set field: to the column that holds the text",
+                )
+            for row in rows:
+                yield row[field] or ""
+        except csv.Error as err:  # e.g. a field over csv's size limit; names no content
             raise OvrunError(
-                f"{path}:1: no column {field!r} in the header ({found})",
-                hint="set field: to the column that holds the text",
-            )
-        # DictReader counts the header as line 1, so data rows start at line 2
-        return [row[field] or "" for row in rows]
+                f"{path}:{at[0]}: not valid {'TSV' if delimiter == chr(9) else 'CSV'} ({err})",
+                hint="check the quoting of that row",
+            ) from err
 
     return read
 
 
-def _column(table, field: str, where: Path) -> list[str]:
-    if field not in table.column_names:
+def _column_texts(values: list, where: Path, first_row: int, field: str) -> Iterator[str]:
+    for row, value in enumerate(values, start=first_row):
+        if value is not None:
+            yield _as_text(value, where, row, field)
+
+
+def _check_column(names: list[str], field: str, where: Path) -> None:
+    if field not in names:
         raise OvrunError(
-            f"{where}: no column {field!r} (has: {', '.join(table.column_names)})",
+            f"{where}: no column {field!r} ({len(names)} columns)",
             hint="set field: to the column that holds the text",
         )
-    values = table.column(field).to_pylist()
-    for row, value in enumerate(values, start=1):
-        if value is not None:
-            _as_text(value, where, row, field)
-    return [v or "" for v in values]
 
 
 def _pyarrow(what: str):
@@ -131,26 +243,33 @@ def _pyarrow(what: str):
     return pyarrow
 
 
-def _parquet(path: Path, field: str, split: str | None) -> list[str]:
+def _parquet(path: Path, field: str, split: str | None, max_chars: int | None) -> Iterator[str]:
     _pyarrow("parquet files")
     import pyarrow.parquet as pq
 
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     if not files:
         raise OvrunError(f"no *.parquet files in {path}", hint="point parquet: at a file or dir")
-    texts: list[str] = []
     for file in files:
         try:
-            table = pq.read_table(file)
+            parquet = pq.ParquetFile(file)
+            _check_column(parquet.schema_arrow.names, field, file)
+            row = 1
+            for batch in parquet.iter_batches(batch_size=1024, columns=[field]):
+                values = batch.column(0).to_pylist()
+                yield from _column_texts(values, file, row, field)
+                row += len(values)
+        except OvrunError:
+            raise
         except Exception as err:  # pyarrow raises ArrowInvalid / OSError for damaged files
             raise OvrunError(
-                f"cannot read parquet file {file}: {err}", hint="check the file"
+                f"cannot read parquet file {file} ({type(err).__name__})", hint="check the file"
             ) from err
-        texts.extend(_column(table, field, file))
-    return texts
 
 
-def _datasets_dir(path: Path, field: str, split: str | None) -> list[str]:
+def _datasets_dir(
+    path: Path, field: str, split: str | None, max_chars: int | None
+) -> Iterator[str]:
     pa = _pyarrow("a datasets save_to_disk dir")
     if not path.is_dir():
         raise OvrunError(
@@ -162,8 +281,8 @@ def _datasets_dir(path: Path, field: str, split: str | None) -> list[str]:
         chosen = split or ("train" if "train" in splits else None)
         if chosen not in splits:
             raise OvrunError(
-                f"{path} is a DatasetDict; split {chosen!r} is not one of {', '.join(splits)}",
-                hint="set split: to one of its splits",
+                f"{path} is a DatasetDict; split {chosen!r} is not one of its {len(splits)} splits",
+                hint="set split: to one of the splits in its dataset_dict.json",
             )
         path = path / chosen
     elif split is not None:
@@ -175,15 +294,18 @@ def _datasets_dir(path: Path, field: str, split: str | None) -> list[str]:
             hint="save the dataset with Dataset.save_to_disk(dir), or use parquet:/jsonl:",
         )
     shards = [entry["filename"] for entry in json.loads(state_file.read_text())["_data_files"]]
-    texts: list[str] = []
     for shard in shards:
         with pa.memory_map(str(path / shard)) as source:
-            table = pa.ipc.open_stream(source).read_all()
-        texts.extend(_column(table, field, path / shard))
-    return texts
+            stream = pa.ipc.open_stream(source)
+            _check_column(stream.schema.names, field, path / shard)
+            row = 1
+            for batch in stream:
+                values = batch.column(batch.schema.get_field_index(field)).to_pylist()
+                yield from _column_texts(values, path / shard, row, field)
+                row += len(values)
 
 
-_READERS: dict[str, Callable[[Path, str, str | None], list[str]]] = {
+_READERS: dict[str, Callable[..., Iterator[str]]] = {
     "text": _text,
     "jsonl": _jsonl,
     "csv": _delimited(","),

@@ -55,6 +55,13 @@ def read_lock(path: Path) -> dict[str, Any] | None:
     ``ovrun.lock:LINE:COL`` (see `lockfile_read`)."""
     from runner.cache.lockfile_read import load_lock_file
 
+    if Path(path).is_symlink() or (Path(path).exists() and not Path(path).is_file()):
+        # a committed lock is as untrusted as the recipe: no reading through links or FIFOs
+        raise OvrunError(
+            f"{LOCK_NAME} is a symlink or not a regular file",
+            hint="remove it and regenerate it with `ovrun lock RECIPE`",
+            location=Location(str(path)),
+        )
     doc = load_lock_file(Path(path))
     if doc is None and not Path(path).exists():
         return None

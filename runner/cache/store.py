@@ -24,7 +24,7 @@ from typing import Any
 
 from runner.cache.digest import iter_tree, sha256_file
 from runner.core import testhooks as faults
-from runner.core.atomic import write_text_atomic
+from runner.core.atomic import fsync_dir, fsync_tree, write_text_atomic
 
 _REF_HISTORY = 50  # keys a recipe's task had before, kept in its ref for `cache gc`
 
@@ -95,6 +95,7 @@ class Cache:
         outputs = {rel: sha256_file(path) for rel, path in iter_tree(staging.out)}
         meta = {**meta, "key": staging.key, "outputs": outputs, "published": time.time()}
         write_text_atomic(staging.dir / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+        fsync_tree(staging.dir)  # after a power cut, a published name has its data
         faults.point(meta.get("task_id"), "publish")
         final = self.entry(staging.key)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +106,8 @@ class Cache:
             if not self.has(staging.key):
                 raise
             self.discard(staging)
+            return final
+        fsync_dir(final.parent)
         return final
 
     def discard(self, staging: Staging) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.cli.common import add_cache_options, console, recipe_opts
-from runner.core.errors import EXIT_FAILED, EXIT_OK, OvrunError
+from runner.core.errors import EXIT_FAILED, EXIT_OK, OvrunError, printable
 
 if TYPE_CHECKING:
     from runner.cache.inventory import Entry
@@ -105,17 +105,20 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    from runner.cache.lockfile import write_lock
+    from runner.cache.lockfile import lock_path, write_lock
+    from runner.core.confine import check_output_dir, check_output_file
     from runner.session import open_session
 
     session = open_session(
         args.recipe, args.cache_dir, **recipe_opts(args), probe_devices=not args.no_run
     )
+    check_output_file(lock_path(session.recipe.file), "lock file")
     code = EXIT_OK
     if not args.no_run:
         from runner.run import default_out_dir, execute
 
         out_dir = Path(args.out) if args.out else default_out_dir(session)
+        check_output_dir(out_dir)
         code = execute(session, out_dir.resolve(), console())
         needed = [t for t, d in session.decisions.items() if d.state == "run"]
         if code not in (EXIT_OK, EXIT_FAILED) or any(
@@ -144,7 +147,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"{path} is not an ovrun bundle: {exc}", hint="pass a .tar.gz from <run>/deploy/"
         ) from None
     for problem in problems:
-        print(f"{path}: {problem}")
+        print(f"{path}: {printable(problem)}")  # member names come from the bundle
     if problems:
         print(f"{path}: FAILED ({len(problems)} problem(s) in {checked} files)")
         return EXIT_FAILED

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.core.confine import Grants
 
 
 def add_cache_options(p: argparse.ArgumentParser) -> None:
@@ -43,16 +46,41 @@ def add_cache_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="set a parameter declared under params: (used as ${NAME} in the recipe)",
     )
+    add_read_options(p)
+
+
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    """What only the person running ovrun may allow, never the recipe."""
+    p.add_argument(
+        "--allow-read",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let the recipe read below DIR too (repeatable; also $OVRUN_ALLOW_READ); by default "
+        "it reads only inside its project: the git work tree or the recipe's directory",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="accept a model whose only weights are pickles (loading them can run code)",
+    )
+
+
+def read_grants(args: argparse.Namespace) -> Grants:
+    from runner.core.confine import Grants
+
+    return Grants.from_user(args.allow_read, args.allow_pickle)
 
 
 def recipe_opts(args: argparse.Namespace) -> dict[str, Any]:
-    """--set / --param / --cache as open_session keyword arguments."""
+    """--set / --param / --cache / --allow-* as open_session keyword arguments."""
     from runner.cache.remote import open_remote, remote_url
     from runner.recipe.compose import Overrides
 
     return {
         "overrides": Overrides(list(args.sets), list(args.params)),
         "remote": open_remote(remote_url(args.remote), getattr(args, "trusted_keys", None)),
+        "grants": read_grants(args),
     }
 
 

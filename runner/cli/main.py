@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from runner.cli.common import add_cache_options, add_json, add_only
+from runner.cli.common import add_cache_options, add_json, add_only, add_read_options
 from runner.core.errors import EXIT_INTERRUPTED, EXIT_USAGE, OvrunError, suggest
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what `yes | head -1` reports for `yes`
@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     add_json(validate)
+    add_read_options(validate)
 
     plan = sub.add_parser("plan", help="list tasks with key prefix and cached / will run (reason)")
     plan.add_argument("recipe")

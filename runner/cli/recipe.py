@@ -7,16 +7,17 @@ import json
 import os
 import sys
 
-from runner.cli.common import recipe_opts
-from runner.core.errors import EXIT_OK, OvrunError, suggest
+from runner.cli.common import read_grants, recipe_opts
+from runner.core.errors import EXIT_OK, OvrunError, printable, suggest
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from runner.recipe.resolve import load_recipe
 
     checked = []
+    grants = read_grants(args)
     for file in args.files:
-        recipe = load_recipe(file)
+        recipe = load_recipe(file, grants=grants)
         checked.append(
             {
                 "file": file,
@@ -63,7 +64,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if color:
             word = f"{_PLAN_COLORS[decision.state]}{word}\033[0m"
         reason = f" ({decision.reason})" if decision.reason else ""
-        lines.append(f"{key}  {task.id:<40} {word}{reason}")
+        # file names and remote metadata in a reason are escaped; only our colors stay raw
+        lines.append(f"{key}  {printable(task.id):<40} {word}{printable(reason)}")
     if session.host is None and any(t.device for t in session.plan.order()):
         lines.append(
             "device availability is checked at run time (no probe of this host cached yet)"

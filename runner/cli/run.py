@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.cli.common import console, recipe_opts
-from runner.core.errors import EXIT_OK, OvrunError
+from runner.core.confine import check_output_dir
+from runner.core.errors import EXIT_OK, OvrunError, printable
 
 if TYPE_CHECKING:
     from runner.executor.base import Executor
@@ -47,6 +48,7 @@ def _open_and_execute(
         **where,
     )
     out_dir = Path(args.out) if args.out else default_out_dir(session)
+    check_output_dir(out_dir)  # before resolve(): a symlinked out dir is refused, not followed
     _check_locked(args, session)
     _check_code(args, session)
     code = execute(
@@ -114,7 +116,7 @@ def _check_locked(args: argparse.Namespace, session: Session) -> None:
     changes = check(session)
     if changes:
         for line in changes:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {printable(line)}", file=sys.stderr)  # lock text is not ours to trust
         raise OvrunError(
             f"--locked: {len(changes)} difference(s) from {lock_path(session.recipe.file)} (listed above)",
             hint=f"accept them with `ovrun lock {args.recipe}`, or restore what changed",

@@ -1,4 +1,9 @@
-"""Write-then-rename helpers: readers see the old file or the new one, never a half."""
+"""Write-then-rename helpers: readers see the old file or the new one, never a half.
+
+A rename is atomic but not durable by itself: after a power cut the directory may hold the
+new name pointing at data that never reached the disk. So the data is fsynced before the
+rename, and the directory after it.
+"""
 
 from __future__ import annotations
 
@@ -38,3 +43,31 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the names in directory ``path`` (a rename into it) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every regular file below ``root``, then every directory, deepest first: what a
+    rename is about to publish is on disk before the rename is."""
+    dirs = []
+    for dirpath, _, filenames in os.walk(root):
+        dirs.append(dirpath)
+        for name in filenames:
+            file = os.path.join(dirpath, name)
+            if os.path.isfile(file) and not os.path.islink(file):
+                fd = os.open(file, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+    for dirpath in reversed(dirs):
+        fsync_dir(Path(dirpath))

@@ -35,16 +35,20 @@ class OvrunError(Exception):
         self.location = location
 
     def render(self) -> str:
-        where = f"{self.location}: " if self.location else "ovrun: "
-        text = f"{where}error: {_one_line(self.message)}"
+        # the location's file may be a --set argument or a file name with control characters
+        where = f"{printable(str(self.location))}: " if self.location else "ovrun: "
+        text = f"{where}error: {printable(self.message)}"
         if self.hint:
-            text += f"\nhint: {_one_line(self.hint)}"
+            text += f"\nhint: {printable(self.hint)}"
         return text
 
 
-def _one_line(text: str) -> str:
-    # Recipe text quoted in a message may hold newlines or control characters; escape them so
-    # an error is always exactly one line (tools parse FILE:LINE:COL: error: ...).
+def printable(text: str) -> str:
+    """``text`` with newlines, control characters and ANSI escapes written as escapes.
+
+    Recipe values, --set values, lock files, file names and remote metadata may hold them;
+    printed raw they could split an error into several lines (tools parse FILE:LINE:COL:
+    error: ...) or drive the terminal."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 

@@ -22,6 +22,7 @@ _STORAGE = {
 # Native writers (OpenVINO's serializer, torch) report a full disk as a generic I/O error
 # ("basic_ios::clear: iostream error"); below this much free space, that is what it was.
 NEARLY_FULL = 16 << 20
+_NATIVE_IO_ERROR = "basic_ios::clear"
 HINT = (
     "free space (or raise the limit), or point --cache-dir / OVRUN_CACHE_DIR and --out at a "
     "disk with room; nothing partial was published"
@@ -54,7 +55,9 @@ def storage_error(exc: BaseException, doing: str, disk: Path | None = None) -> O
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     if limit != resource.RLIM_INFINITY:
         largest = max((p.stat().st_size for p in disk.rglob("*") if p.is_file()), default=0)
-        if largest >= limit:
+        # OpenVINO's serializer deletes its partial file before raising, so the file that hit
+        # the limit may be gone: its generic stream error under a limit is the limit too
+        if largest >= limit or _NATIVE_IO_ERROR in first:
             return OvrunError(
                 f"{type(exc).__name__}: {first} while {doing}; a file reached the file size "
                 f"limit of {limit} bytes (ulimit -f)",

@@ -76,7 +76,7 @@ def verify_bundle(path: Path) -> tuple[int, list[str]]:
         raise ValueError(f"manifest.json is not valid JSON: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("schema") != MANIFEST_SCHEMA:
         raise ValueError(f"no {MANIFEST} with schema {MANIFEST_SCHEMA} inside")
-    expected = {rel: entry["sha256"] for rel, entry in manifest.get("files", {}).items()}
+    expected = _expected_digests(manifest)
     for rel in sorted(expected):
         if rel not in seen:
             problems.append(f"{rel}: listed in the manifest but missing")
@@ -86,3 +86,17 @@ def verify_bundle(path: Path) -> tuple[int, list[str]]:
         f"{rel}: not listed in the manifest" for rel in sorted(set(seen) - set(expected))
     )
     return len(expected), problems
+
+
+def _expected_digests(manifest: dict) -> dict[str, str]:
+    """manifest["files"]: path -> {"sha256": hex}; anything else is not an ovrun manifest."""
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise ValueError(f"{MANIFEST}: files is a {type(files).__name__}, not a mapping")
+    expected = {}
+    for rel, entry in files.items():
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(digest, str):
+            raise ValueError(f"{MANIFEST}: files entry {rel!r} has no sha256 string")
+        expected[rel] = digest
+    return expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from runner.core.errors import printable
 from runner.executor.base import Outcome
 
 if TYPE_CHECKING:
@@ -20,6 +21,14 @@ _STYLE = {
 }
 
 
+def _plain(text: str) -> str:
+    """Reasons and log lines carry file names, recipe values and remote metadata: escape their
+    control characters (ANSI) and their rich markup (a '[/]' in a file name is no tag)."""
+    from rich.markup import escape
+
+    return escape(printable(text))
+
+
 class RichProgress:
     def __init__(self, console, total: int):
         self.console = console
@@ -30,7 +39,8 @@ class RichProgress:
 
     def start(self, task: Task, decision: Decision) -> None:
         self._started = time.perf_counter()
-        text = f"[{self.done + 1}/{self.total}] running {task.id} ({decision.reason})"
+        reason = _plain(decision.reason)
+        text = f"[{self.done + 1}/{self.total}] running {_plain(task.id)} ({reason})"
         if self.console.is_terminal:
             self._status = self.console.status(text)
             self._status.start()
@@ -38,7 +48,7 @@ class RichProgress:
             self.console.print(f"        {text}", highlight=False)
 
     def log(self, task: Task, message: str) -> None:
-        self.console.print(f"[dim]        {task.id}: {message}[/]", highlight=False)
+        self.console.print(f"[dim]        {_plain(task.id)}: {_plain(message)}[/]", highlight=False)
 
     def finish(self, task: Task, outcome: Outcome) -> None:
         if self._status is not None:
@@ -47,7 +57,7 @@ class RichProgress:
         self.done += 1
         key = f"[dim]{task.key[:12]}[/]" if task.key else " " * 12
         timing = f" {outcome.seconds:6.1f}s" if outcome.state in ("ran", "failed") else ""
-        reason = f"  [dim]{outcome.reason}[/]" if outcome.reason else ""
+        reason = f"  [dim]{_plain(outcome.reason)}[/]" if outcome.reason else ""
         self.console.print(
-            f"{_STYLE[outcome.state]} {key} {task.id}{timing}{reason}", highlight=False
+            f"{_STYLE[outcome.state]} {key} {_plain(task.id)}{timing}{reason}", highlight=False
         )

@@ -54,13 +54,15 @@ OPS: dict[str, Op] = {
                 "openvino_tokenizers.hf_parser",
             ),
         ),
-        # dataset 2: formats, padding/batch layout file; quantize 2: fp8, SmoothQuant, accuracy
-        # control, effective summary; compress_weights 2: all modes, data-aware, statistics reuse;
+        # dataset 2: formats, padding/batch layout file; dataset 3: streamed readers, shuffle
+        # by reservoir sampling (a different sample than 2's full shuffle); quantize 2: fp8,
+        # SmoothQuant, accuracy control, effective summary; compress_weights 2: all modes,
+        # data-aware, statistics reuse
         # quantize / compress_weights 3: stable IR node names, no cache path in rt_info
         Op(
             "dataset",
             "runner.adapters.dataset:run",
-            2,
+            3,
             ("transformers", "tokenizers", "numpy", "pyarrow"),
             imports=("transformers.models.auto.tokenization_auto",),
         ),

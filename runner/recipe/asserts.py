@@ -80,6 +80,9 @@ class AssertSyntaxError(Exception):
         self.message, self.pos, self.hint = message, pos, hint
 
 
+MAX_TOKENS = 256
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
@@ -99,6 +102,12 @@ def tokenize(text: str) -> list[Token]:
         if kind == "name" and value in ("and", "or", "not"):
             kind = "kw"
         tokens.append(Token(kind, value, start))
+        if len(tokens) > MAX_TOKENS:  # every later pass recurses over the tree it builds
+            raise AssertSyntaxError(
+                f"assert is longer than {MAX_TOKENS} names, numbers and operators",
+                start,
+                hint="split it into several assert lines",
+            )
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
@@ -115,11 +124,26 @@ class Node:
     ref: Any = None  # resolved name (Ref), filled by resolve()
 
 
+# Parentheses, `not` and unary minus nest the recursive descent; a real assert needs a
+# handful, and Python's recursion limit (a traceback) sits a few hundred levels down.
+MAX_NESTING = 32
+
+
 class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def nested(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise AssertSyntaxError(
+                f"expression nests deeper than {MAX_NESTING} levels",
+                tok.pos,
+                hint="split it into several assert lines or drop redundant parentheses / not",
+            )
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -162,7 +186,9 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "kw" and tok.text == "not":
             self.take()
+            self.nested(tok)
             inner = self.not_expr()
+            self.depth -= 1
             return Node("not", tok.pos, inner.end, children=(inner,))
         return self.comparison()
 
@@ -197,7 +223,9 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op" and tok.text == "-":
             self.take()
+            self.nested(tok)
             inner = self.unary()
+            self.depth -= 1
             return Node("neg", tok.pos, inner.end, children=(_numeric(inner),))
         return self.atom()
 
@@ -208,7 +236,9 @@ class _Parser:
         if tok.kind == "name":
             return Node("name", tok.pos, tok.pos + len(tok.text), tuple(tok.text.split(".")))
         if tok.kind == "op" and tok.text == "(":
+            self.nested(tok)
             inner = self.expr()
+            self.depth -= 1
             close = self.take()
             if close.text != ")":
                 raise AssertSyntaxError("missing ')'", close.pos, hint=_GRAMMAR_HINT)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.core.confine import Grants, ReadScope
 from runner.core.errors import OvrunError, suggest
 from runner.recipe.load import Path_, RecipeDoc, load_file
 
@@ -36,8 +37,14 @@ class Overrides:
         return bool(self.sets or self.params)
 
 
-def load_composed(path: Path, overrides: Overrides | None = None) -> RecipeDoc:
-    doc = _load_chain(Path(path), [])
+def load_composed(
+    path: Path, overrides: Overrides | None = None, grants: Grants | None = None
+) -> RecipeDoc:
+    """``grants``: what the user allows beyond the project root (default: the environment's
+    OVRUN_ALLOW_READ only)."""
+    scope = ReadScope.for_recipe(path, grants)
+    doc = _load_chain(Path(path), [], scope)
+    doc.reads = scope
     doc.positions.pop(("extends",), None)
     doc.key_positions.pop(("extends",), None)
     doc.data.pop("extends", None)
@@ -50,7 +57,7 @@ def load_composed(path: Path, overrides: Overrides | None = None) -> RecipeDoc:
 # -- extends --------------------------------------------------------------------
 
 
-def _load_chain(path: Path, chain: list[Path]) -> RecipeDoc:
+def _load_chain(path: Path, chain: list[Path], scope: ReadScope) -> RecipeDoc:
     doc = load_file(path)
     real = path.resolve()
     base_ref = doc.data.get("extends")
@@ -63,7 +70,8 @@ def _load_chain(path: Path, chain: list[Path]) -> RecipeDoc:
             hint="e.g. extends: base.yaml (relative to this file)",
             location=where,
         )
-    base_path = (real.parent / base_ref).resolve()
+    # a base file is read like any other input: inside the top recipe's project
+    base_path = scope.check(base_ref, real.parent, "extends:", where)
     seen = [*chain, real]
     if base_path in seen:
         cycle = " -> ".join(p.name for p in [*seen[seen.index(base_path) :], base_path])
@@ -84,7 +92,7 @@ def _load_chain(path: Path, chain: list[Path]) -> RecipeDoc:
             hint="extends: paths are relative to the file that names them",
             location=where,
         )
-    base = _load_chain(base_path, seen)
+    base = _load_chain(base_path, seen, scope)
     _absolutize_paths(base)
     base.data.pop("extends", None)
     return _merge_docs(base, doc)
@@ -159,8 +167,10 @@ def _absolutize_paths(doc: RecipeDoc) -> None:
         if isinstance(value, str) and not _PARAM.search(value):
             node = schema_at(schema, path)
             if node and _RELATIVE_MARK in node.get("description", ""):
+                # joined, not resolved: the child's confinement check resolves (and refuses
+                # NUL bytes or over-long names with this node's position) later
                 file = doc.files.get(path, doc.file)
-                return str((Path(file).resolve().parent / value).resolve())
+                return str(Path(file).resolve().parent / value)
         return value
 
     doc.data = walk(doc.data, ())

@@ -110,7 +110,7 @@ def build_dataset(doc: RecipeDoc, name: str, entry: dict[str, Any]) -> DatasetSp
 
 
 def _resolve(doc: RecipeDoc, path: tuple, value: str, kind: str) -> Path:
-    resolved = (doc.base_dir / value).resolve()
+    resolved = doc.confined(path, value, f"data source {kind}:")
     if not resolved.exists():
         raise OvrunError(
             f"data file not found: {value} (resolved to {resolved})",

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from runner.core.confine import ReadScope
 from runner.core.errors import Location, OvrunError
 
 MAX_BYTES = 1_000_000  # a recipe is a page of YAML; anything this large is a mistake or an attack
@@ -33,10 +34,23 @@ class RecipeDoc:
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     # File of each node that came from another file (extends: bases, --set); others: ``file``.
     files: dict[Path_, str] = field(default_factory=dict)
+    # Where the recipe may make ovrun read (set by compose from the user's grants).
+    reads: ReadScope | None = None
 
     @property
     def base_dir(self) -> Path:
         return Path(self.file).resolve().parent
+
+    @property
+    def read_scope(self) -> ReadScope:
+        if self.reads is None:
+            self.reads = ReadScope.for_recipe(self.file)
+        return self.reads
+
+    def confined(self, path: Path_, value: str, what: str) -> Path:
+        """The file or directory ``value`` (the string at ``path``, relative to the recipe
+        file) names; refused at its position unless it resolves inside the read scope."""
+        return self.read_scope.check(value, self.base_dir, what, self.location(path))
 
     def location(self, path: Path_, *, key: bool = False) -> Location:
         """Position of ``path``'s value (or its key with ``key=True``); for a path that is not

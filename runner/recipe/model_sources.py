@@ -21,10 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.core.confine import check_path_text
 from runner.core.errors import OvrunError
 from runner.recipe.load import RecipeDoc
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# Hub ids and refs become paths inside the HF cache; nothing that could climb out of it.
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+_HF_REF = re.compile(r"^[\w.-]+(/[\w.-]+)*$")
+# Weight files whose loading unpickles them (torch.load): code from the file can run.
+_PICKLED = ("pytorch_model*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
+PICKLE_MESSAGE = "no safetensors weights; converting pickled weights runs code from the file"
 _TRUTHY = {"1", "true", "yes", "on"}
 _SOURCE = ("model", "source")
 
@@ -95,8 +102,26 @@ def _remote_commit(repo_id: str, revision: str | None) -> str:
         ) from err
 
 
+def _check_hf_names(doc: RecipeDoc, repo_id: str, revision: str | None) -> None:
+    for key, value, pattern, example in (
+        ("hf", repo_id, _HF_ID, "org/name"),
+        ("revision", revision, _HF_REF, "main, a tag or a commit hash"),
+    ):
+        if value is None:
+            continue
+        where = doc.location((*_SOURCE, key))
+        check_path_text(value, f"{key}:", where)
+        if not pattern.match(value) or ".." in value.split("/"):
+            raise OvrunError(
+                f"{key}: {value!r} is not a Hugging Face {'id' if key == 'hf' else 'revision'}",
+                hint=f"e.g. {example}",
+                location=where,
+            )
+
+
 def _resolve_hf(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     repo_id, revision = raw["hf"], raw.get("revision")
+    _check_hf_names(doc, repo_id, revision)
     commit = cached_commit(repo_id, revision)
     if commit is None and hf_offline():
         at = f" at revision '{revision}'" if revision else ""
@@ -114,14 +139,31 @@ def _resolve_hf(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
             raise OvrunError(
                 err.message, hint=err.hint, location=doc.location((*_SOURCE, "hf"))
             ) from err
+    snapshot = hf_cache_dir() / f"models--{repo_id.replace('/', '--')}" / "snapshots" / commit
+    if snapshot.is_dir():
+        _check_weights(doc, (*_SOURCE, "hf"), snapshot)
     return Source("hf", repo_id, revision, None, commit)
+
+
+def _check_weights(doc: RecipeDoc, at: tuple, model_dir: Path) -> None:
+    """Refuse a model dir whose only weights are pickles, unless the user allowed them."""
+    if doc.read_scope.grants.allow_pickle or any(model_dir.rglob("*.safetensors")):
+        return
+    pickled = sorted(p.name for pattern in _PICKLED for p in model_dir.glob(pattern))
+    if pickled:
+        raise OvrunError(
+            f"{PICKLE_MESSAGE} ({pickled[0]} in {model_dir})",
+            hint="convert the weights to safetensors, or pass --allow-pickle if you trust "
+            "whoever wrote the file",
+            location=doc.location(at),
+        )
 
 
 # --- local kinds ------------------------------------------------------------------------
 
 
 def _local(doc: RecipeDoc, path: tuple, value: str, what: str, want_dir: bool) -> Path:
-    resolved = (doc.base_dir / value).resolve()
+    resolved = doc.confined(path, value, what)
     if not resolved.exists():
         raise OvrunError(
             f"{what} not found: {value} (resolved to {resolved})",
@@ -138,16 +180,23 @@ def _local(doc: RecipeDoc, path: tuple, value: str, what: str, want_dir: bool) -
     return resolved
 
 
+def _beside(doc: RecipeDoc, at: tuple, file: Path, what: str) -> Path:
+    """A file read because it sits beside a named one (IR .bin, ONNX .data): confined too."""
+    return doc.read_scope.check(str(file), doc.base_dir, what, doc.location(at))
+
+
 def _resolve_path(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     at = (*_SOURCE, "path")
     local = _local(doc, at, raw["path"], "model directory", want_dir=True)
+    _check_weights(doc, at, local)
     return Source("path", raw["path"], None, local, files={"model": local})
 
 
 def _resolve_package(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     package, _, subdir = raw["package"].partition("/")
-    spec = importlib.util.find_spec(package)
     where = doc.location((*_SOURCE, "package"))
+    check_path_text(raw["package"], "package:", where)
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise OvrunError(
             f"Python package '{package}' is not installed",
@@ -163,6 +212,13 @@ def _resolve_package(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
             location=where,
         )
     local = local.resolve()
+    if not local.is_relative_to(Path(list(spec.submodule_search_locations)[0]).resolve()):
+        raise OvrunError(
+            f"package: {raw['package']!r} leaves the package's directory",
+            hint="name a directory inside the package, e.g. pkg/models/name",
+            location=where,
+        )
+    _check_weights(doc, (*_SOURCE, "package"), local)
     return Source("package", raw["package"], None, local, files={"model": local})
 
 
@@ -176,8 +232,8 @@ def _resolve_onnx(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     onnx = _local(doc, (*_SOURCE, "onnx"), raw["onnx"], "ONNX file", want_dir=False)
     files = {"model": onnx}
     external = onnx.with_name(onnx.name + ".data")  # torch's external-data convention
-    if external.is_file():
-        files["weights"] = external
+    if external.exists() or external.is_symlink():
+        files["weights"] = _beside(doc, (*_SOURCE, "onnx"), external, "ONNX external data")
     _tokenizer(doc, raw, files)
     inputs = {name: list(shape) for name, shape in sorted(raw.get("inputs", {}).items())}
     return Source("onnx", raw["onnx"], files=files, options={"inputs": inputs, **_typed(raw)})
@@ -193,6 +249,8 @@ def _resolve_ir(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
             location=doc.location(at),
         )
     weights = xml.with_suffix(".bin")
+    if weights.exists() or weights.is_symlink():
+        weights = _beside(doc, at, weights, "IR weights")
     if not weights.is_file():
         raise OvrunError(
             f"IR weights not found: {weights.name} beside {raw['ir']}",

@@ -13,6 +13,7 @@ from runner.recipe import schema as schema_mod
 from runner.recipe.data import DatasetSpec, build_dataset
 from runner.recipe.load import RecipeDoc
 from runner.recipe.model_sources import check_trust_remote_code, resolve_source
+from runner.recipe.properties import check_path_properties
 from runner.recipe.spec import (
     TASK_METRIC,
     BenchmarkSpec,
@@ -24,6 +25,7 @@ from runner.recipe.spec import (
 )
 
 if TYPE_CHECKING:
+    from runner.core.confine import Grants
     from runner.recipe.compose import Overrides
 
 
@@ -79,6 +81,7 @@ def _unknown_ref(doc: RecipeDoc, path: tuple, what: str, name: str, known: list[
 def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     """Validate ``doc`` against the schema and turn it into a typed Recipe."""
     schema_mod.validate(doc, memo_dir)
+    check_path_properties(doc, schema_mod.load_schema())
     data = fill_defaults(doc.data, schema_mod.load_schema())
 
     model_raw = data["model"]
@@ -203,10 +206,14 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
 
 
 def load_recipe(
-    path: str | Path, overrides: Overrides | None = None, memo_dir: Path | None = None
+    path: str | Path,
+    overrides: Overrides | None = None,
+    memo_dir: Path | None = None,
+    grants: Grants | None = None,
 ) -> Recipe:
     """``overrides``: --set / --param (None: none); ``memo_dir``: where documents that passed
-    the schema are remembered (`runner.recipe.schema.validate`)."""
+    the schema are remembered (`runner.recipe.schema.validate`); ``grants``: --allow-read /
+    --allow-pickle (None: only what OVRUN_ALLOW_READ allows)."""
     from runner.recipe.compose import load_composed
 
-    return build(load_composed(Path(path), overrides), memo_dir)
+    return build(load_composed(Path(path), overrides, grants), memo_dir)

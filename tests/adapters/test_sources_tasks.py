@@ -114,19 +114,22 @@ def test_shapes_naming_an_unknown_input_is_a_user_error(tmp_path: Path, tiny_ber
 
 
 def test_architecture_optimum_cannot_export_exits_2(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    import shutil
+
     from recipes_util import ovrun, write
 
+    shutil.copytree(tiny_bert_dir, tmp_path / "tok")  # inputs live inside the project
     recipe = write(
         tmp_path / "r.yaml",
-        f"""
+        """
         version: 1
         name: unexportable
         model:
-          source: {{random: {{config: {{model_type: bert, hidden_size: 32, num_hidden_layers: 1,
-            num_attention_heads: 2, intermediate_size: 64}}, tokenizer: {tiny_bert_dir}}}}}
+          source: {random: {config: {model_type: bert, hidden_size: 32, num_hidden_layers: 1,
+            num_attention_heads: 2, intermediate_size: 64}, tokenizer: tok}}
           task: text-generation
         variants:
-          fp32: {{}}
+          fp32: {}
         """,
     )
     result = ovrun(str(recipe), "--cache-dir", str(tmp_path / "cache"))

@@ -286,10 +286,11 @@ def _fake_dist(site, version: str) -> None:
 def test_extends_child_locks_byte_identical_from_two_clones(tmp_path):
     """Team A's base.yaml + child.yaml (extends:), resolved without running in two clones at
     different depths with different caches: the same bytes, and no absolute path."""
-    from recipes_util import minimal_recipe, write
+    from recipes_util import git_work_tree, minimal_recipe, write
 
     texts = []
     for clone in (tmp_path / "a", tmp_path / "deeper" / "b"):
+        git_work_tree(clone)  # a clone: the project root teams/ and base/ share
         (clone / "base").mkdir(parents=True)
         minimal_recipe(clone / "base", name="base.yaml")
         child = write(

@@ -2,10 +2,12 @@
 connection when HF_HUB_OFFLINE=1, follows no symlink out of a model dir, runs no code from
 the recipe or (without consent) from the model, and ovrun's source has no eval/exec/pickle.
 
-Input-path policy: inputs (model dirs, data files) may live anywhere the user can read:
-absolute paths and `..` are fine, because they are only read and their content is keyed.
+Input-path policy: every path a recipe names must resolve inside its project (the git work
+tree, or the recipe's directory); only the user widens that (--allow-read, OVRUN_ALLOW_READ).
+The cases are in tests/recipe/test_read_confinement.py and the corpus tests/bad_recipes.
 Outputs have no recipe-controlled path: the run dir is `<recipe dir>/<name>.out` (name is a
-plain file name by schema) or `--out`; cache entries are named by their key."""
+plain file name by schema) or `--out`, never through a symlink; cache entries are named by
+their key."""
 
 from __future__ import annotations
 
@@ -249,7 +251,9 @@ def test_python_in_recipe_values_is_just_text(tmp_path, capsys):
 
 UNSAFE = re.compile(
     r"(?<![\w.])(eval|exec|compile|__import__)\s*\("
-    r"|\bpickle\b|\bmarshal\b|\bdill\b|\bcloudpickle\b|\bshelve\b"
+    # the module, not the word: "--allow-pickle" and "*.pickle" name what ovrun refuses
+    r"|\b(import|from)\s+(c?pickle|marshal|dill|cloudpickle|shelve)\b"
+    r"|\b(c?pickle|marshal|dill|cloudpickle|shelve)\.\w"
     r"|yaml\.(unsafe_)?load\s*\((?![^)]*SafeLoader)|yaml\.(Full|Unsafe)?Loader\b"
     r"|torch\.load\s*\((?![^)]*weights_only\s*=\s*True)"
     r"|allow_pickle\s*=\s*True|trust_remote_code\s*=\s*True|shell\s*=\s*True"
@@ -271,6 +275,10 @@ def test_unsafe_pattern_catches_what_it_should():
         "eval(text)",
         "x = exec(code)",
         "import pickle",
+        "from pickle import loads",
+        "data = pickle.loads(blob)",
+        "import dill",
+        "marshal.loads(b)",
         "yaml.load(f)",
         "yaml.load(f, Loader=yaml.FullLoader)",
         "torch.load(path)",
@@ -282,12 +290,15 @@ def test_unsafe_pattern_catches_what_it_should():
         "model.eval()",
         "yaml.safe_load(f)",
         "yaml.compose_all(t, Loader=yaml.SafeLoader)",
+        'help="accept pickles with --allow-pickle"',
+        '_PICKLED = ("*.pkl", "*.pickle")',
     ):
         assert not UNSAFE.search(fine), fine
 
 
-def test_input_paths_may_point_outside_the_recipe_dir(tmp_path, capsys):
-    """Policy: inputs are only read and keyed by content, so `..` and absolute paths work."""
+def test_input_paths_outside_the_project_need_the_users_grant(tmp_path, capsys):
+    """Policy: a recipe reads only inside its project (git work tree or recipe dir); `..` and
+    absolute paths that leave it are refused unless the user passes --allow-read."""
     from runner.cli.main import main
 
     shared = tmp_path / "shared"
@@ -307,7 +318,11 @@ def test_input_paths_may_point_outside_the_recipe_dir(tmp_path, capsys):
           int8: {{quantize: {{dataset: calib}}}}
         """,
     )
-    assert main(["validate", str(recipe)]) == 0, capsys.readouterr().err
+    assert main(["validate", str(recipe)]) == 2
+    assert "outside the project" in capsys.readouterr().err
+    assert main(["validate", str(recipe), "--allow-read", str(shared)]) == 0, (
+        capsys.readouterr().err
+    )
 
 
 def test_log_file_names_cannot_escape_the_log_dir():

@@ -165,7 +165,8 @@ def test_ir_source_used_as_is(tmp_path: Path, tiny_bert_dir: Path) -> None:
     shapes = {name: ov.PartialShape([-1, -1]) for name in example}
     ir = ov.convert_model(model, example_input=example, input=shapes)
     ov.save_model(ir, tmp_path / "ir" / "enc.xml", compress_to_fp16=False)
-    results = run_recipe(tmp_path, f"{{ir: ir/enc.xml, tokenizer: {tiny_bert_dir}}}")
+    shutil.copytree(tiny_bert_dir, tmp_path / "tok")  # inputs live inside the project
+    results = run_recipe(tmp_path, "{ir: ir/enc.xml, tokenizer: tok}")
     out = exported_dir(results)
     # No conversion: the very bytes of the given IR, keyed by their digest.
     assert (out / "openvino_model.bin").read_bytes() == (tmp_path / "ir/enc.bin").read_bytes()
@@ -177,8 +178,9 @@ def test_random_source_text_classification(tmp_path: Path, tiny_bert_dir: Path) 
     source = (
         "{random: {config: {model_type: bert, hidden_size: 32, num_hidden_layers: 2, "
         "num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64, "
-        f"vocab_size: 1024, num_labels: 3}}, tokenizer: {tiny_bert_dir}, seed: 7}}}}"
+        "vocab_size: 1024, num_labels: 3}, tokenizer: tok, seed: 7}}"
     )
+    shutil.copytree(tiny_bert_dir, tmp_path / "tok")
     results = run_recipe(tmp_path, source, task="text-classification")
     assert results["metric"] == "top1_agreement"
     out = exported_dir(results)

@@ -52,11 +52,32 @@ def test_corpus_is_large_enough():
     assert len(CASES) >= 40
 
 
+def _tree(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}
+
+
+# Lines of files outside the project that corpus cases name: none may be echoed.
+OUTSIDE_FILES = (Path("/etc/passwd"), Path("/etc/hostname"))
+
+
+def _outside_lines() -> list[str]:
+    lines = []
+    for file in OUTSIDE_FILES:
+        if file.is_file():
+            lines += [x for x in file.read_text().splitlines() if len(x.strip()) >= 6]
+    return lines
+
+
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_corpus_case(path, capsys):
     line, col, needle = expectation(path)
+    before = _tree(CORPUS)
     rc, out, err = validate(capsys, path)
     check_refusal(rc, out, err, str(path), line, col, needle)
+    # sandbox: validate writes nothing and echoes no content of a file the recipe names
+    assert _tree(CORPUS) == before
+    leaked = [x for x in _outside_lines() if x in out + err]
+    assert leaked == [], leaked
 
 
 # A sample through the real console entry point in a subprocess: same output, no traceback.

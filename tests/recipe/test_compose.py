@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from recipes_util import minimal_recipe, ovrun, write
+from recipes_util import git_work_tree, minimal_recipe, ovrun, write
 
 from runner.cache.decide import assign_keys
 from runner.cache.digest import DigestMemo
@@ -33,7 +33,9 @@ benchmark: {duration_s: 3, seq_len: 16}
 
 
 def _team(tmp: Path) -> Path:
-    """base/ holds the shared recipe and its files; child.yaml extends it from elsewhere."""
+    """base/ holds the shared recipe and its files; child.yaml extends it from elsewhere in
+    the same git work tree (the project root both may read in)."""
+    git_work_tree(tmp)
     (tmp / "base").mkdir()
     minimal_recipe(tmp / "base", BASE, name="base.yaml")
     return tmp / "base" / "base.yaml"

@@ -11,7 +11,7 @@ import textwrap
 import jsonschema
 import pytest
 import yaml
-from recipes_util import REPO, minimal_recipe, write
+from recipes_util import REPO, git_work_tree, minimal_recipe, write
 
 from runner.recipe import editor_schema
 from runner.recipe.resolve import load_recipe
@@ -56,6 +56,7 @@ variants:
 
 
 def test_composed_child_with_params_is_clean_in_an_editor_and_loads(tmp_path):
+    git_work_tree(tmp_path)  # child/ extends ../base/: both inside one project
     (tmp_path / "base").mkdir()
     minimal_recipe(tmp_path / "base", name="base.yaml")
     child = write(tmp_path / "child" / "child.yaml", CHILD)
