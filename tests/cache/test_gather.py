@@ -5,16 +5,22 @@ identical key; upstream tasks that did not finish leave the inputs and enter the
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from recipes_util import minimal_recipe
 
 from runner.cache.decide import decide
 from runner.cache.gather import gathered
 from runner.cache.store import Cache
+from runner.host import devices as host_devices
 from runner.plan.tasks import REPORT
 from runner.session import open_session
 
 CELL = "bench:int8:CPU:LATENCY"
+# a probed host: measuring tasks are keyed on its fingerprint (an unprobed host re-runs them)
+PROBE = json.loads((Path(__file__).parent / "fixtures" / "keys_before_layout.json").read_text())[
+    "probe"
+]
 
 
 def _publish(cache: Cache, task_id: str, key: str, result: dict) -> None:
@@ -27,6 +33,7 @@ def _publish(cache: Cache, task_id: str, key: str, result: dict) -> None:
 
 def _fully_cached(tmp_path):
     recipe = minimal_recipe(tmp_path)
+    host_devices.remember(tmp_path / "c", PROBE)
     session = open_session(recipe, tmp_path / "c", probe_devices=False, devices=["CPU"])
     for task in session.plan.order():
         if task.id != REPORT and task.id not in session.plan.skipped:
