@@ -78,9 +78,12 @@ def decide(
         from runner.cache.remote import sync_down
 
         pulled = sync_down(plan, local, cache, remote, _warn)
-        if pulled:
-            print(f"pulled {len(pulled)} cache entries from {remote.url}", file=sys.stderr)
         decisions = _decide_local(plan, cache, force) if pulled else local
+        if pulled:
+            # the report's key is known only now that its upstream entries are here
+            pulled += sync_down(plan, decisions, cache, remote, _warn)
+            decisions = _decide_local(plan, cache, force)
+            print(f"pulled {len(pulled)} cache entries from {remote.url}", file=sys.stderr)
     else:
         decisions = {
             tid: Decision("cached", f"on the remote cache {remote.url}")
@@ -88,10 +91,30 @@ def decide(
             else d
             for tid, d in local.items()
         }
+        decisions = _report_on_remote(plan, cache, remote, decisions)
     if pull:
         corrupt = corrupt_report_entry(plan, cache, decisions)
         if corrupt:
             decisions = {**decisions, REPORT: Decision("run", corrupt)}
+    return decisions
+
+
+def _report_on_remote(
+    plan: Plan, cache: Cache, remote: Remote, decisions: dict[str, Decision]
+) -> dict[str, Decision]:
+    """`plan` with a shared cache: when every upstream task is cached here or there, key the
+    report by their outputs (read from either meta.json) and look for it in both."""
+    report = plan.tasks.get(REPORT)
+    if report is None or decisions[REPORT].state != "run" or decisions[REPORT].reason == "forced":
+        return decisions
+    if not _upstream_all_cached(report, decisions):
+        return decisions
+    keyed = gathered(report, plan, cache, meta_of=lambda key: cache.meta(key) or remote.meta(key))
+    report.key, report.preimage = keyed.key, keyed.preimage
+    if cache.has(report.key):
+        return {**decisions, REPORT: Decision("cached", "")}
+    if remote.has(report.key):
+        return {**decisions, REPORT: Decision("cached", f"on the remote cache {remote.url}")}
     return decisions
 
 

@@ -11,34 +11,42 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from runner.cache.key import canonical, key_of, preimage
 from runner.cache.store import Cache
 from runner.plan.tasks import Plan, Task
 
+MetaReader = Callable[[str], "dict[str, Any] | None"]
 
-def outputs_digest(cache: Cache, key: str) -> str | None:
+
+def outputs_digest(meta_of: MetaReader, key: str) -> str | None:
     """sha256 over an entry's recorded output digests (None: no such entry)."""
-    meta = cache.meta(key)
+    meta = meta_of(key)
     if meta is None:
         return None
     return hashlib.sha256(canonical(meta.get("outputs", {}))).hexdigest()
 
 
 def gathered(
-    task: Task, plan: Plan, cache: Cache, missing: dict[str, dict[str, str]] | None = None
+    task: Task,
+    plan: Plan,
+    cache: Cache,
+    missing: dict[str, dict[str, str]] | None = None,
+    meta_of: MetaReader | None = None,
 ) -> Task:
     """``task`` keyed by its upstream outputs. ``missing``: upstream task id -> {state, reason}
     for those that did not finish; they leave the task's inputs and enter its params, so the
     report lists them as rows with their reason. An upstream whose entry vanished counts as
-    missing too."""
+    missing too. ``meta_of``: where entries' meta.json come from (default: the local cache;
+    `plan` with a shared cache also reads the remote's, to show its report as cached)."""
     missing = dict(missing or {})
     digests: dict[str, str] = {}
     for role, dep in task.deps.items():
         if dep in missing:
             continue
-        digest = outputs_digest(cache, plan.tasks[dep].key)
+        digest = outputs_digest(meta_of or cache.meta, plan.tasks[dep].key)
         if digest is None:
             missing[dep] = {"state": "missing", "reason": "its cache entry is gone"}
         else:

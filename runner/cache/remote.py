@@ -218,6 +218,11 @@ class Remote:
         self.fs.mv(tmp, f"{entry}/meta.json")  # last: the entry now exists, complete
         return True
 
+    def meta(self, key: str) -> dict | None:
+        """The entry's meta.json as the remote holds it (shape-checked, not yet verified:
+        for showing a plan, never for using its files)."""
+        return self._remote_meta(key)
+
     def _remote_meta(self, key: str) -> dict | None:
         """The remote entry's meta.json when it is present and well-formed."""
         self._forget_listings()
