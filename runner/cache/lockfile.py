@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from runner.cache.digest import DigestMemo, iter_tree
 from runner.core.atomic import write_text_atomic
 from runner.core.errors import Location, OvrunError
+from runner.plan.tasks import REPORT
 
 if TYPE_CHECKING:
     from runner.cache.store import Cache
-    from runner.plan.tasks import Plan
+    from runner.plan.tasks import Plan, Task
     from runner.recipe.spec import Recipe
 
 
@@ -82,6 +83,15 @@ def read_lock(path: Path) -> dict[str, Any] | None:
 # -- building -----------------------------------------------------------------
 
 
+def _host_or_output_keyed(task: Task) -> bool:
+    """Keys that are not a pin of what the recipe resolves to: a measuring task's key holds
+    the host's hardware fingerprint, an evaluation's the device's precisions, and the
+    report's the digests of measurements. Recording them would make every host and every
+    re-measurement rewrite the lock; their params, libraries and files are recorded and
+    compared like every other task's."""
+    return task.op.measures or task.op.precision_dependent or task.id == REPORT
+
+
 def resolve(session: Locked) -> dict[str, Any]:
     """The lock entry of a session's recipe, from its keyed plan and (when present) cache."""
     from runner.cache.key import lib_version
@@ -97,7 +107,6 @@ def resolve(session: Locked) -> dict[str, Any]:
         pre = task.preimage or {}
         packages.update(pre.get("libs", {}))
         entry: dict[str, Any] = {
-            "key": task.key,
             "op": pre.get("op"),
             "op_version": pre.get("op_version"),
             "params": pre.get("params"),
@@ -108,6 +117,8 @@ def resolve(session: Locked) -> dict[str, Any]:
                 for role, path in sorted(task.files.items())
             },
         }
+        if not _host_or_output_keyed(task):
+            entry["key"] = task.key
         if pre.get("device"):
             entry["device"] = pre["device"]
         entry.update(_resolved(cache, task.key))

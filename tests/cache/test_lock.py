@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import platform
 import shutil
@@ -249,7 +250,8 @@ def test_two_clones_write_byte_identical_locks(locked, tmp_path):
     )
     result = ovrun("lock", str(clone / "tiny.yaml"), "--cache-dir", str(tmp_path / "cache-b"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (clone / "ovrun.lock").read_bytes() == locked["lock"].read_bytes()
+    mine, theirs = locked["lock"].read_text(), (clone / "ovrun.lock").read_text()
+    assert theirs == mine, "\n".join(difflib.unified_diff(mine.splitlines(), theirs.splitlines()))
 
 
 def test_relock_keeps_what_a_collected_task_resolved():
