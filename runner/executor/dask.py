@@ -134,9 +134,11 @@ class DaskExecutor:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
-                    # workers' own warnings (a cancelled task, a slow event loop) are Dask's
-                    # bookkeeping, not the user's; errors still reach the terminal
-                    silence_logs=logging.ERROR,
+                    # workers' own log (a cancelled task, a slow event loop, a heartbeat that
+                    # finds the scheduler gone while the cluster shuts down after a Ctrl-C) is
+                    # Dask's bookkeeping, not the user's: a task's failure reaches the client
+                    # through its future and is written to the task's log file
+                    silence_logs=logging.CRITICAL,
                 )
                 self.client = Client(self._cluster)
         except BaseException:
