@@ -92,7 +92,8 @@ def execute(
     from runner.deploy.publish import deploy_passed
 
     # after the verdicts: only what passed
-    deploy_passed(session.recipe, session.plan, session.cache, outcomes, out_dir, doc, console)
+    finished = {t for t, o in outcomes.items() if o.state in ("ran", "cached")}
+    deploy_passed(session.recipe, session.plan, session.cache, finished, out_dir, doc, console)
     out_dir.mkdir(parents=True, exist_ok=True)
     results_file = _results_file(out_dir, results, session.left_out, console)
     write_text_atomic(results_file, json.dumps(doc, indent=1, sort_keys=True, default=str))

@@ -12,7 +12,6 @@ from runner.deploy.materialize import materialize
 
 if TYPE_CHECKING:
     from runner.cache.store import Cache
-    from runner.executor.base import Outcome
     from runner.plan.tasks import Plan
     from runner.recipe.spec import Recipe
 
@@ -21,19 +20,20 @@ def deploy_passed(
     recipe: Recipe,
     plan: Plan,
     cache: Cache,
-    outcomes: dict[str, Outcome],
+    finished: set[str],
     out_dir: Path,
     doc: dict[str, Any],
     console: Any,
 ) -> None:
     """Copy the deploy outputs of the variants that passed into the run dir (all of them with
-    deploy.allow_failed), say which were held back and why, and record both in ``doc``."""
+    deploy.allow_failed), say which were held back and why, and record both in ``doc``.
+    ``finished``: ids of the tasks whose entries exist after the run (ran or cached)."""
     spec = recipe.deploy
     tasks = [t for t in plan.order() if t.op.name == "deploy"]
     if spec is None or not tasks:  # e.g. --only 'compress:*': leave the last deploy dir alone
         return
     failed = failures(recipe, doc)
-    built = [t for t in tasks if outcomes[t.id].state in ("ran", "cached")]
+    built = [t for t in tasks if t.id in finished]
     chosen = [t for t in built if spec.allow_failed or t.labels["variant"] not in failed]
     deploys = [(t.params, cache.out_dir(t.key)) for t in chosen]
     deployed = materialize(out_dir, recipe.name, deploys)
