@@ -246,3 +246,27 @@ def make_tiny_causal_lm(dir: Path, seed: int = 0) -> Path:
     )
     model.save_pretrained(dir)
     return dir
+
+
+def tiny_encoder(vocab: int):
+    """A tiny token encoder (embedding, layer norm, two linear layers) with BERT's inputs:
+    ONNX sources are made from it (tracing transformers 5's BertModel to ONNX fails in its
+    mask utilities)."""
+    import torch
+
+    class TinyEncoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.Embedding(vocab, 32)
+            self.types = torch.nn.Embedding(2, 32)
+            self.norm = torch.nn.LayerNorm(32)
+            self.up = torch.nn.Linear(32, 64)
+            self.down = torch.nn.Linear(64, 32)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            x = self.norm(self.embed(input_ids) + self.types(token_type_ids))
+            x = x + self.down(torch.nn.functional.gelu(self.up(x)))
+            return x * attention_mask.unsqueeze(-1).to(x.dtype)
+
+    torch.manual_seed(0)
+    return TinyEncoder().eval()

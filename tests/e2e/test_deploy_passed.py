@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from recipes_util import REPO, ovrun, write
-from tiny_models import write_text_corpus
+from tiny_models import tiny_encoder, write_text_corpus
 
 OPTIMUM_CLASSES = {
     "feature-extraction": "OVModelForFeatureExtraction",
@@ -159,26 +159,7 @@ def test_onnx_deploy_gets_a_config_from_model_type_and_loads(tmp_path, tiny_bert
     import torch
 
     vocab = json.loads((tiny_bert_dir / "config.json").read_text())["vocab_size"]
-
-    class Encoder(torch.nn.Module):
-        """A BERT-shaped token encoder (tracing transformers 5's BertModel to ONNX fails in
-        its mask utilities, so the ONNX file is made from a plain module with BERT's inputs)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.embed = torch.nn.Embedding(vocab, 32)
-            self.types = torch.nn.Embedding(2, 32)
-            self.norm = torch.nn.LayerNorm(32)
-            self.up = torch.nn.Linear(32, 64)
-            self.down = torch.nn.Linear(64, 32)
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            x = self.norm(self.embed(input_ids) + self.types(token_type_ids))
-            x = x + self.down(torch.nn.functional.gelu(self.up(x)))
-            return x * attention_mask.unsqueeze(-1).to(x.dtype)
-
-    torch.manual_seed(0)
-    model = Encoder().eval()
+    model = tiny_encoder(vocab)
     ids = torch.ones(1, 8, dtype=torch.long)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     torch.onnx.export(

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from recipes_util import COMMIT_A, fake_hub, ovrun, write
-from tiny_models import write_text_corpus
+from tiny_models import tiny_encoder, write_text_corpus
 
 from runner.cache.store import Cache
 
@@ -88,28 +88,6 @@ def test_hf_source_from_the_offline_cache(tmp_path: Path, tiny_bert_dir: Path) -
     assert summary["source"] == {"kind": "hf", "ref": "org/tiny-bert", "commit": COMMIT_A}
     encoded, expected = bert_reference(tiny_bert_dir)
     np.testing.assert_allclose(ov_output(exported_dir(results), encoded), expected, atol=1e-4)
-
-
-def tiny_encoder(vocab: int):
-    """A tiny token encoder (embedding, layer norm, two linear layers) with BERT's inputs."""
-    import torch
-
-    class TinyEncoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embed = torch.nn.Embedding(vocab, 32)
-            self.types = torch.nn.Embedding(2, 32)
-            self.norm = torch.nn.LayerNorm(32)
-            self.up = torch.nn.Linear(32, 64)
-            self.down = torch.nn.Linear(64, 32)
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            x = self.norm(self.embed(input_ids) + self.types(token_type_ids))
-            x = x + self.down(torch.nn.functional.gelu(self.up(x)))
-            return x * attention_mask.unsqueeze(-1).to(x.dtype)
-
-    torch.manual_seed(0)
-    return TinyEncoder().eval()
 
 
 def encoder_reference(model, model_dir: Path, text: str = "the model reads a long letter"):
