@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.cli.common import add_cache_options, console, recipe_opts
+from runner.cli.common import add_cache_options, recipe_opts
 from runner.core.errors import EXIT_FAILED, EXIT_OK, OvrunError, printable
 
 if TYPE_CHECKING:
@@ -115,11 +115,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
     check_output_file(lock_path(session.recipe.file), "lock file")
     code = EXIT_OK
     if not args.no_run:
-        from runner.run import default_out_dir, execute
+        from runner.api import default_console
+        from runner.execution import default_out_dir, execute
 
         out_dir = Path(args.out) if args.out else default_out_dir(session)
         check_output_dir(out_dir)
-        code = execute(session, out_dir.resolve(), console())
+        code = execute(session, out_dir.resolve(), default_console()).code
         needed = [t for t, d in session.decisions.items() if d.state == "run"]
         if code not in (EXIT_OK, EXIT_FAILED) or any(
             not session.cache.has(session.plan.tasks[t].key) for t in needed

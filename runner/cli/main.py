@@ -101,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         help="re-run these tasks even if cached (no TASK: every task)",
     )
     add_only(run)
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="stream the libraries' output (NNCF, transformers, OpenVINO) to the console; "
+        "by default it goes to each task's log in <out>/logs/",
+    )
 
     validate = sub.add_parser(
         "validate", help="check recipes against the schema; exit 2 on the first error"

@@ -1,4 +1,4 @@
-"""The executor contract: what `runner.run` hands an executor and what it gets back.
+"""The executor contract: what `runner.execution` hands an executor and what it gets back.
 
 An executor walks a keyed plan with its decisions and returns one Outcome per task it
 reached. Failure, skip and block are data, not exceptions: a failed task never erases the
@@ -47,9 +47,10 @@ class NullProgress:
 
 @dataclass(frozen=True)
 class RunOptions:
-    log_dir: Path  # where a failing task's traceback is written
+    log_dir: Path  # each task's log: the libraries' output, a failing task's traceback
     progress: Progress = field(default_factory=NullProgress)
     keep_going: bool = False  # after a failure, run what does not depend on it
+    stream_output: bool = False  # -v: libraries print to the console instead of the task log
 
 
 class Executor(Protocol):

@@ -78,6 +78,7 @@ def _remote_task(
     forced: bool,
     log_dir: str,
     slots: dict[str, int],
+    stream_output: bool = False,
 ) -> Outcome:
     """Runs on a worker; the client submits a task only after its upstream tasks succeeded."""
     from distributed import get_worker
@@ -93,7 +94,12 @@ def _remote_task(
     )
     with thread_budget(threads):
         outcome = execute_task(
-            Cache(Path(cache_root)), task, dep_keys, forced=forced, log_dir=Path(log_dir)
+            Cache(Path(cache_root)),
+            task,
+            dep_keys,
+            forced=forced,
+            log_dir=Path(log_dir),
+            stream_output=stream_output,
         )
     outcome.worker = worker.address
     return outcome
@@ -154,6 +160,8 @@ class DaskExecutor:
                 self.client.close()
             if self._cluster is not None:
                 self._cluster.close()
+                # a worker stopped mid-task (Ctrl-C) leaves its staging dir; its process is gone
+                self.cache.clean_stale_tmp()
         finally:
             self.interrupt.restore()
 
@@ -267,6 +275,7 @@ class DaskExecutor:
                 decisions[task.id].reason == "forced",
                 str(self.options.log_dir),
                 slots,
+                self.options.stream_output,
                 key=f"ovrun-{task.id}-{task.key[:16]}",
                 resources=device_requirements(task.device, self._devices) or None,
                 retries=self.retries,

@@ -38,6 +38,7 @@ class LocalExecutor:
                     forced=decision.reason == "forced",
                     log_dir=options.log_dir,
                     log=lambda message, task=task: progress.log(task, message),
+                    stream_output=options.stream_output,
                 )
             progress.finish(task, outcome)
             outcomes[task.id] = outcome

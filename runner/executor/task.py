@@ -18,7 +18,7 @@ from runner.cache.store import Cache
 from runner.core import testhooks
 from runner.core.errors import OvrunError
 from runner.core.oserrors import storage_error
-from runner.executor import heavy_imports
+from runner.executor import chatter, heavy_imports
 from runner.executor.base import Outcome
 from runner.executor.host_lock import host_turn
 from runner.plan.context import TaskContext
@@ -33,8 +33,10 @@ def execute_task(
     forced: bool,
     log_dir: Path,
     log: Callable[[str], None] = lambda message: None,
+    stream_output: bool = False,
 ) -> Outcome:
-    """Build ``task`` unless its entry exists; never leaves a partial entry behind."""
+    """Build ``task`` unless its entry exists; never leaves a partial entry behind. What the
+    libraries print goes to the task's log file unless ``stream_output``."""
     started = time.perf_counter()
     host = socket.gethostname()
     try:
@@ -42,7 +44,8 @@ def execute_task(
             if cache.has(task.key) and not forced:
                 return Outcome(task.id, "cached", "published by another ovrun meanwhile", host=host)
             _check_inputs(cache, dep_keys)
-            summary = _run_op(cache, task, dep_keys, log)
+            with chatter.to_log(log_file(log_dir, task.id), stream_output):
+                summary = _run_op(cache, task, dep_keys, log)
         return Outcome(
             task.id, "ran", "", time.perf_counter() - started, summary=summary, host=host
         )
@@ -64,10 +67,11 @@ def execute_task(
                 storage.exit_code,
                 host=host,
             )
-        trace = log_dir / f"{_safe_name(task.id)}.log"
+        trace = log_file(log_dir, task.id)
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
-            trace.write_text(traceback.format_exc(), encoding="utf-8")
+            with trace.open("a", encoding="utf-8") as f:  # after what the libraries said
+                f.write(traceback.format_exc())
         except OSError as log_exc:
             trace = Path(f"(not written: {log_exc.strerror})")
         message = f"{type(exc).__name__}: {_summary_line(exc)} (traceback: {trace})"
@@ -87,9 +91,10 @@ def _summary_line(exc: BaseException) -> str:
     return lines[0]
 
 
-def _safe_name(task_id: str) -> str:
-    """A file name for a task id: device names may hold ':' ',' '/' (AUTO:GPU,CPU)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id).lstrip(".")
+def log_file(log_dir: Path, task_id: str) -> Path:
+    """The task's log; device names in task ids may hold ':' ',' '/' (AUTO:GPU,CPU)."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id).lstrip(".")
+    return log_dir / f"{name}.log"
 
 
 def _check_inputs(cache: Cache, dep_keys: dict[str, str]) -> None:

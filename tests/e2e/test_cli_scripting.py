@@ -86,3 +86,17 @@ def test_broken_pipe_is_quiet(tmp_path):
     assert head.startswith(f"{0:064x}"[:16])
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
     assert exit_line == "exit=141"
+
+
+def test_explain_into_head_is_quiet(tmp_path):
+    """The preimage of an export over a model dir of many files is longer than a pipe holds."""
+    recipe = minimal_recipe(tmp_path)
+    extra = recipe.parent / "model" / "extra"
+    extra.mkdir(parents=True, exist_ok=True)
+    for i in range(2500):
+        (extra / f"shard-{i:05d}.txt").write_text(str(i))
+    cache = tmp_path / "cache"
+    head, err, exit_line = _pipe_to_head(f"explain {recipe} export --cache-dir {cache}")
+    assert head.startswith("task export")
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+    assert exit_line == "exit=141", err

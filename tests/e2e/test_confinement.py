@@ -326,8 +326,9 @@ def test_input_paths_outside_the_project_need_the_users_grant(tmp_path, capsys):
 
 
 def test_log_file_names_cannot_escape_the_log_dir():
-    from runner.executor.task import _safe_name
+    from runner.executor.task import log_file
 
+    logs = Path("/nowhere/logs")
     for task_id in ("bench:v:AUTO:CPU,../../../etc/x:LATENCY", "../../x", "eval:a/b"):
-        name = _safe_name(task_id)
-        assert "/" not in name and not name.startswith(".") and name
+        path = log_file(logs, task_id)
+        assert path.parent == logs and not path.name.startswith(".") and path.name != ".log"

@@ -26,9 +26,10 @@ STAGES = {
     "adapters": 6,
     "executor": 7,
     "session": 8,
-    "run": 9,
-    "cli": 10,
-    "__main__": 11,
+    "execution": 9,
+    "api": 10,
+    "cli": 11,
+    "__main__": 12,
 }
 HEAVY = {
     "openvino",
@@ -39,7 +40,7 @@ HEAVY = {
     "transformers",
     "optimum",
 }
-TOP_LEVEL = {"__init__.py", "__main__.py", "session.py", "run.py"}
+TOP_LEVEL = {"__init__.py", "__main__.py", "session.py", "execution.py"}
 
 
 def _module(path: Path, root: Path = RUNNER) -> str:

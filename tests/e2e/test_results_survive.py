@@ -127,7 +127,7 @@ def test_dask_run_with_failed_cells_still_reports(tmp_path, tiny_project):
 def test_pruned_upstream_cell_is_a_row_not_a_missing_report(tmp_path, tiny_project):
     from rich.console import Console
 
-    from runner.run import execute
+    from runner.execution import execute
     from runner.session import open_session
 
     project = tiny_project(recipe(), CORPUS, dir=tmp_path)
@@ -138,7 +138,7 @@ def test_pruned_upstream_cell_is_a_row_not_a_missing_report(tmp_path, tiny_proje
 
     session = replace(session, plan=replace(session.plan, prune=prune_w8_cells))
     console = Console(record=True, width=200)
-    code = execute(session, project.out, console, executor=None)
+    code = execute(session, project.out, console, executor=None).code
     results = project.results()
     rows = {b["task"]: b for b in results["benchmarks"]}
     assert rows["bench:w8:CPU:LATENCY"]["status"] == "skipped"

@@ -56,6 +56,7 @@ def test_sigint_stops_the_cluster_and_the_rerun_resumes(tmp_path, tiny_project, 
     _, alive = psutil.wait_procs(workers, timeout=30)
     assert alive == [], f"worker processes outlived the client: {alive}"
     assert_cache_sound(cache)  # whatever was published is complete; nothing half-written
+    assert staging_dirs(cache) == [], "a Ctrl-C left a worker's staging dir behind"
 
     rerun = run(str(recipe), "--cache-dir", str(cache), "--out", str(out), *dask)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]

@@ -1,5 +1,6 @@
-"""`ovrun run`: execute a session's plan, write the run dir (refs, results.json, report.html,
-deploy/), print the summary and decide the exit code. Nothing here changes a decision.
+"""Execute a session's plan, write the run dir (refs, results.json, report.html, deploy/),
+print the summary and decide the exit code. Nothing here changes a decision. `runner.api`
+(the Python API) and the CLI on top of it call this.
 
 The executor runs every task but the report; the report is gathered here afterwards from
 whatever finished, so a failed, blocked or pruned cell is a row with its reason instead of
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,17 @@ from runner.executor.base import STOPPED, Executor, Outcome, RunOptions, result_
 from runner.plan.tasks import REPORT, Plan
 from runner.report.load import SCHEMA
 from runner.session import Session
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What one execution left behind: the exit code and where its documents are."""
+
+    code: int
+    doc: dict[str, Any]  # what results.json (or results-only.json) holds
+    out_dir: Path
+    results_file: Path
+    report_html: Path | None
 
 
 def default_out_dir(session: Session) -> Path:
@@ -30,8 +43,10 @@ def execute(
     console: Any,
     keep_going: bool = False,
     executor: Executor | None = None,
-) -> int:
-    """Run the plan with ``executor`` (default: the sequential local one)."""
+    stream_output: bool = False,
+) -> Execution:
+    """Run the plan with ``executor`` (default: the sequential local one). Libraries' output
+    goes to each task's log unless ``stream_output``."""
     from runner.executor.progress import RichProgress
 
     started = time.time()
@@ -45,6 +60,7 @@ def execute(
         log_dir=out_dir / "logs",
         progress=RichProgress(console, len(plan.tasks)),
         keep_going=keep_going,
+        stream_output=stream_output,
     )
     work = Plan(
         plan.recipe,
@@ -102,7 +118,9 @@ def execute(
 
     print_summary(console, doc, results, out_dir, html, session.left_out, results_file)
     code = _exit_code(session, outcomes, results, console)
-    return EXIT_FAILED if code == EXIT_OK and finish.asserts_failed(doc) else code
+    if code == EXIT_OK and finish.asserts_failed(doc):
+        code = EXIT_FAILED
+    return Execution(code, doc, out_dir, results_file, html)
 
 
 ONLY_RESULTS = "results-only.json"
