@@ -24,8 +24,10 @@ _owner = threading.Lock()
 
 def console_stream() -> IO[str]:
     """A text stream on a duplicate of stdout's descriptor: it keeps reaching the terminal
-    (or pipe) while a task's output is redirected. Falls back to ``sys.stdout`` itself when
-    it has no descriptor (pytest's capsys, a notebook), where only Python-level output exists."""
+    (or pipe) while a task's output is redirected. When Python's stdout is not the process's
+    own (a notebook's, pytest's capture) that stream is the console: it is not descriptor 1."""
+    if sys.stdout is not sys.__stdout__:
+        return sys.stdout
     try:
         fd = os.dup(sys.stdout.fileno())
     except (AttributeError, OSError, ValueError):
@@ -87,9 +89,9 @@ def _redirected(log_file: Path) -> Iterator[None]:
 
 
 def _descriptors() -> list[int]:
-    """1 and 2 when the process's Python streams are on them (not under pytest's capsys)."""
+    """1 and 2 (where C++ code and the process's own streams write), when they exist."""
     found = []
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.__stdout__, sys.__stderr__):
         try:
             found.append(stream.fileno())
         except (AttributeError, OSError, ValueError):
@@ -98,14 +100,12 @@ def _descriptors() -> list[int]:
 
 
 def _python_stream(current: IO[str], log: IO[bytes], wrappers: list) -> IO[str]:
-    """The stream Python code should print to: the current one when it is on a redirected
-    descriptor (it now reaches the log), else a text wrapper on the log itself."""
-    try:
-        current.fileno()
+    """The stream Python code should print to: the process's own stream, whose descriptor
+    now reaches the log, or else (a notebook's, pytest's) a text wrapper on the log itself."""
+    if current is sys.__stdout__ or current is sys.__stderr__:
         return current
-    except (AttributeError, OSError, ValueError):
-        import io
+    import io
 
-        wrapper = io.TextIOWrapper(log, encoding="utf-8", errors="replace", write_through=True)
-        wrappers.append(wrapper)
-        return wrapper
+    wrapper = io.TextIOWrapper(log, encoding="utf-8", errors="replace", write_through=True)
+    wrappers.append(wrapper)
+    return wrapper
