@@ -4,6 +4,7 @@ decision. Imports no heavy library unless devices must be probed (and then only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from runner.cache.store import Cache, default_cache_dir
 from runner.core.errors import OvrunError, suggest
 from runner.host import devices as host_devices
 from runner.host.availability import check_required_devices
-from runner.host.fingerprint import device_fingerprint
+from runner.host.fingerprint import cluster_fingerprint, device_fingerprint
 from runner.plan.build import build_plan
 from runner.plan.select import select
 from runner.plan.tasks import Plan
@@ -57,6 +58,7 @@ def open_session(
     remote: str | Remote | None = None,
     only: list[str] | None = None,
     grants: Grants | None = None,
+    worker_probes: dict[str, dict[str, Any]] | None = None,
 ) -> Session:
     """``devices`` overrides this host's probe (a Dask cluster reports what its workers have);
     ``host_extra`` adds facts about where the run happens (the cluster's workers).
@@ -65,7 +67,9 @@ def open_session(
     entry before deciding; without it (`plan`, `explain`) nothing is pulled or removed, and
     with ``probe_in_child`` a host not probed yet is probed once in a child process (the
     fingerprint bench cells are keyed on) so that this process imports no openvino.
-    ``grants``: --allow-read / --allow-pickle (`runner.core.confine`)."""
+    ``grants``: --allow-read / --allow-pickle (`runner.core.confine`).
+    ``worker_probes``: a cluster's workers' device probes (address -> probe); measuring tasks
+    are then keyed on the hardware of the workers that will run them, not this host's."""
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
     recipe = load_recipe(
         recipe_path, overrides, memo_dir=cache.root / "memo" / "valid-recipes", grants=grants
@@ -81,7 +85,7 @@ def open_session(
     if available is not None and needs_devices:
         plan, left_out = _planned(recipe, only, force, available)
     memo = DigestMemo(cache.root / "memo" / "digests.json")
-    assign_keys(plan, memo, lambda device: device_fingerprint(device, host))
+    assign_keys(plan, memo, _machine(host, worker_probes))
     memo.save()
     shared = remote or None
     if isinstance(remote, str):
@@ -90,6 +94,15 @@ def open_session(
         shared = open_remote(remote)
     decisions = decide(plan, cache, force, remote=shared, pull=probe_devices)
     return Session(recipe, plan, cache, host, decisions, remote=shared, left_out=left_out)
+
+
+def _machine(
+    host: dict[str, Any] | None, worker_probes: dict[str, dict[str, Any]] | None
+) -> Callable[[str], dict[str, Any] | None]:
+    """The hardware fingerprint a measuring task on a device is keyed on."""
+    if worker_probes:
+        return lambda device: cluster_fingerprint(device, worker_probes)
+    return lambda device: device_fingerprint(device, host)
 
 
 def _planned(

@@ -198,7 +198,7 @@ def _run_on_dask(
     scheduler: str | None,
 ) -> Results:
     from runner.cache.store import Cache, default_cache_dir
-    from runner.executor.dask import DaskExecutor
+    from runner.executor.dask import DaskExecutor, worker_machines
     from runner.recipe.load import load_file
 
     if bool(scheduler) == bool(workers):
@@ -209,13 +209,19 @@ def _run_on_dask(
     load_file(recipe)  # a bad recipe fails before a cluster is started
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
     with DaskExecutor(cache, scheduler=scheduler, workers=workers) as executor:
+        probes = executor.worker_probes()
         return _open_and_execute(
             recipe,
             cache.root,
             options,
             executor,
             devices=executor.available_devices(),
-            host_extra={"executor": "dask", "workers": executor.worker_devices()},
+            host_extra={
+                "executor": "dask",
+                "workers": executor.worker_devices(),
+                "worker_machines": worker_machines(probes),
+            },
+            worker_probes=probes,
         )
 
 

@@ -42,3 +42,17 @@ def point(task_id: str | None, phase: str) -> None:
         if where == f"{task_id}@{phase}":
             while not Path(release).exists():
                 time.sleep(0.05)
+
+
+SIMULATED_MACHINE_ENV = "OVRUN_TEST_SIMULATED_MACHINE"
+
+
+def simulated_machine(worker_name: str, probe: dict) -> dict:
+    """``OVRUN_TEST_SIMULATED_MACHINE=<worker name>=<cpu model>``: that Dask worker reports
+    another CPU model, so one machine can stand in for a cluster of two kinds of hardware
+    (the tests of measuring-task routing). Unset: the probe unchanged."""
+    spec = os.environ.get(SIMULATED_MACHINE_ENV, "")
+    name, sep, model = spec.partition("=")
+    if not sep or name != worker_name:
+        return probe
+    return {**probe, "host": {**probe.get("host", {}), "cpu_model": model}}

@@ -2,7 +2,10 @@
 
 Routing: device-dependent tasks require the Dask resource ``device.<NAME>``; each worker
 advertises the OpenVINO devices it has (a worker plugin probes ``ov.Core().available_devices``
-at start, or `dask worker --resources "device.GPU=1"` says so by hand). Benchmarks have their
+at start, or `dask worker --resources "device.GPU=1"` says so by hand). Measuring tasks
+(benchmarks) also require ``machine.<TAG>``, the tag of the hardware fingerprint their key
+holds: each worker advertises the tags of its devices' fingerprints, so a figure is measured
+on the hardware it is keyed and reported on, never on another worker's. Benchmarks have their
 host to themselves (:mod:`.host_lock`): nothing else runs on that machine while they measure. Workers read and
 publish through the same cache root (a shared filesystem path), and publishing stays atomic.
 
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from runner.cache.store import Cache
+from runner.core import testhooks
 from runner.executor import warmup
 from runner.executor.base import STOPPED, Outcome, RunOptions, pruned
 from runner.executor.interrupts import DeferredInterrupt
@@ -29,6 +33,7 @@ from runner.executor.ready import ReadyQueue
 from runner.executor.task import execute_task
 from runner.executor.threads import budget_for, host_cores, slots_per_host, thread_budget
 from runner.host.devices import present_members
+from runner.host.fingerprint import device_fingerprint, machine_tag, member_tags
 from runner.recipe.devices import base, parse
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from runner.plan.tasks import Plan, Task
 
 DEVICE_RESOURCE = "device."
+MACHINE_RESOURCE = "machine."
 STARTED_TOPIC = "ovrun-task-started"  # worker -> client event: a task began on a worker
 
 
@@ -48,10 +54,44 @@ class AdvertiseDevices(WorkerPlugin):
         from runner.adapters.devices import device_names
 
         found = {f"{DEVICE_RESOURCE}{name}": 1 for name in device_names()}
+        probe = worker_probe(worker.name)
+        for name in device_names():
+            fingerprint = device_fingerprint(name, probe)
+            if fingerprint is not None:
+                found[f"{MACHINE_RESOURCE}{machine_tag(fingerprint)}"] = 1
         missing = {k: v for k, v in found.items() if k not in worker.state.total_resources}
         if missing:
             return worker.set_resources(**{**worker.state.total_resources, **missing})
         return None
+
+
+def worker_probe(name: Any) -> dict[str, Any]:
+    """This worker's device probe (runs on the worker)."""
+    from runner.adapters.devices import probe
+
+    return testhooks.simulated_machine(str(name), probe())
+
+
+def _probe_on_worker(dask_worker) -> dict[str, Any]:
+    return worker_probe(dask_worker.name)
+
+
+def worker_machines(probes: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Address -> device -> hardware tag: which worker has the hardware a cell is keyed on."""
+    found: dict[str, dict[str, str]] = {}
+    for address, probe in probes.items():
+        names = sorted({d.split(".")[0] for d in probe.get("available_devices") or []})
+        prints = {name: device_fingerprint(name, probe) for name in names}
+        found[address] = {n: machine_tag(f) for n, f in prints.items() if f is not None}
+    return found
+
+
+def machine_requirements(task: Task) -> dict[str, int]:
+    """A measuring task runs only where the hardware its key holds is."""
+    machine = (task.preimage or {}).get("machine") if task.op.measures else None
+    if not isinstance(machine, dict):
+        return {}
+    return {f"{MACHINE_RESOURCE}{tag}": 1 for tag in member_tags(machine)}
 
 
 def device_requirements(device: str | None, available: list[str] | None = None) -> dict[str, int]:
@@ -176,6 +216,10 @@ class DaskExecutor:
         }
         return sorted(names)
 
+    def worker_probes(self) -> dict[str, dict[str, Any]]:
+        """Each worker's device probe (address -> probe): what measuring tasks are keyed on."""
+        return self.client.run(_probe_on_worker)
+
     def worker_devices(self) -> dict[str, list[str]]:
         workers = self.client.scheduler_info(n_workers=-1)["workers"]
         return {
@@ -277,7 +321,10 @@ class DaskExecutor:
                 slots,
                 self.options.stream_output,
                 key=f"ovrun-{task.id}-{task.key[:16]}",
-                resources=device_requirements(task.device, self._devices) or None,
+                resources=(
+                    device_requirements(task.device, self._devices) | machine_requirements(task)
+                )
+                or None,
                 retries=self.retries,
                 pure=False,
             )

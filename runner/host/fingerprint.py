@@ -8,6 +8,9 @@ GPU / NPU driver), not the host name or the OS: identical machines share their f
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
 from typing import Any
 
 from runner.host.devices import present_members
@@ -60,3 +63,29 @@ def flatten(fingerprint: dict[str, Any] | None, prefix: str = "") -> dict[str, A
         else:
             flat[f"{prefix}{name}"] = value
     return flat
+
+
+def machine_tag(fingerprint: dict[str, Any]) -> str:
+    """A short name for one device's hardware fingerprint (a Dask resource name part)."""
+    text = json.dumps(fingerprint, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def member_tags(fingerprint: dict[str, Any]) -> list[str]:
+    """The tags of the physical devices a fingerprint describes (a meta device's members)."""
+    if "meta" in fingerprint and isinstance(fingerprint.get("members"), dict):
+        return sorted(machine_tag(m) for m in fingerprint["members"].values())
+    return [machine_tag(fingerprint)]
+
+
+def cluster_fingerprint(device: str, probes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The fingerprint a cluster's measuring task on ``device`` is keyed on: that of the
+    workers' hardware most of the workers having the device share (ties: the smallest tag),
+    so the figure is measured on exactly that hardware (the executor routes it there)."""
+    prints = [device_fingerprint(device, probe) for probe in probes.values()]
+    found = [f for f in prints if f is not None]
+    if not found:
+        return None
+    counts = Counter(json.dumps(f, sort_keys=True, default=str) for f in found)
+    best = min(counts, key=lambda text: (-counts[text], machine_tag(json.loads(text))))
+    return json.loads(best)
