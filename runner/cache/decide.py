@@ -86,9 +86,7 @@ def decide(
             print(f"pulled {len(pulled)} cache entries from {remote.url}", file=sys.stderr)
     else:
         decisions = {
-            tid: Decision("cached", f"on the remote cache {remote.url}")
-            if _would_pull(d) and remote.has(plan.tasks[tid].key)
-            else d
+            tid: _remote_decision(remote, plan.tasks[tid].key, d) if _would_pull(d) else d
             for tid, d in local.items()
         }
         decisions = _report_on_remote(plan, cache, remote, decisions)
@@ -113,9 +111,23 @@ def _report_on_remote(
     report.key, report.preimage = keyed.key, keyed.preimage
     if cache.has(report.key):
         return {**decisions, REPORT: Decision("cached", "")}
-    if remote.has(report.key):
-        return {**decisions, REPORT: Decision("cached", f"on the remote cache {remote.url}")}
-    return decisions
+    return {**decisions, REPORT: _remote_decision(remote, report.key, decisions[REPORT])}
+
+
+def _remote_decision(remote: Remote, key: str | None, local: Decision) -> Decision:
+    """What a run would do with the remote's entry: take it only when a pull would accept
+    it (well-formed, signed by a trusted key when keys are trusted)."""
+    if not key:
+        return local
+    meta = remote.meta(key)
+    if meta is None:
+        if remote.has(key):
+            return Decision("run", f"the remote entry at {remote.url} is malformed (not used)")
+        return local
+    problem = remote.refusal(key, meta)
+    if problem:
+        return Decision("run", f"the remote entry would be refused: {problem}")
+    return Decision("cached", f"on the remote cache {remote.url}")
 
 
 def _would_pull(decision: Decision) -> bool:

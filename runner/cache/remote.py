@@ -148,10 +148,10 @@ class Remote:
         meta = checked_meta(raw, key)
         outputs: dict[str, str] = meta["outputs"]
         signed_by = None
+        problem = self.refusal(key, meta)
+        if problem:
+            raise RemoteError(f"refused: {problem}")
         if self.trust.configured:
-            problem = self.trust.problem(key, outputs, meta.get("signatures"))
-            if problem:
-                raise RemoteError(f"refused: {problem}")
             signed_by = sorted({str(s).partition(":")[0] for s in meta["signatures"]})
         staging = cache.begin(key)
         try:
@@ -217,6 +217,13 @@ class Remote:
         self.fs.pipe_file(tmp, json.dumps(shared, indent=1, sort_keys=True).encode())
         self.fs.mv(tmp, f"{entry}/meta.json")  # last: the entry now exists, complete
         return True
+
+    def refusal(self, key: str, meta: dict) -> str | None:
+        """Why a pull of this well-formed entry would be refused by the trusted keys (None:
+        it would be used; without trusted keys only its digests are checked, on pull)."""
+        if not self.trust.configured:
+            return None
+        return self.trust.problem(key, meta["outputs"], meta.get("signatures"))
 
     def meta(self, key: str) -> dict | None:
         """The entry's meta.json as the remote holds it (shape-checked, not yet verified:

@@ -227,3 +227,28 @@ def test_a_second_team_adds_its_signature_beside_the_first(tmp_path, keys):
         fresh = Cache(tmp_path / f"pull-{who}")
         Remote(url, trust=load_trust([keys[who][1]])).pull(key, fresh)
         assert fresh.verify(key) == []
+
+
+def test_plan_shows_a_remote_hit_only_when_a_pull_would_accept_it(tmp_path, keys):
+    """`ovrun plan` with a shared cache does not pull: it must still not promise an entry
+    the trusted keys would refuse, nor a malformed one."""
+    from runner.cache.decide import _remote_decision
+    from runner.cache.decision import Decision
+
+    local = Decision("run", "not in cache")
+    trust = load_trust([keys["team-a"][1]])
+    signed, foreign = "56" * 32, "78" * 32
+    url = _shared(tmp_path, keys, "team-a", signed, b"\x05" * 64)
+    assert _shared(tmp_path, keys, "mallory", foreign, b"\x06" * 64) == url
+    remote = Remote(url, trust=trust)
+
+    assert _remote_decision(remote, signed, local).state == "cached"
+    refused = _remote_decision(remote, foreign, local)
+    assert refused.state == "run" and "would be refused" in refused.reason
+    assert "untrusted" in refused.reason
+    assert _remote_decision(Remote(url), foreign, local).state == "cached"  # no trusted keys
+    assert _remote_decision(remote, "9a" * 32, local) == local  # absent
+
+    _meta_file(tmp_path, signed).write_text("[1, 2]")
+    malformed = _remote_decision(remote, signed, local)
+    assert malformed.state == "run" and "malformed" in malformed.reason
