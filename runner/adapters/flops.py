@@ -124,7 +124,7 @@ def _node_flops(node: Any, kind: str) -> int | None:
         out = _static(node.get_output_partial_shape(0), node)
         weights = _static(node.get_input_partial_shape(1), node)
         # Convolution weights [C_out, C_in, k...]; GroupConvolution [G, C_out/G, C_in/G, k...]
-        per_output = math.prod(weights[2:]) if kind == "Convolution" else math.prod(weights[3:])
+        per_output = math.prod(weights[1:] if kind == "Convolution" else weights[2:])
         return 2 * math.prod(out) * per_output
     if kind in _PER_ELEMENT:
         return _PER_ELEMENT[kind] * math.prod(_static(node.get_output_partial_shape(0), node))
