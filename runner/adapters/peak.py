@@ -31,7 +31,7 @@ from runner.host.fingerprint import device_fingerprint
 # (matrix side, bandwidth elements, seconds per figure) per size
 _SIZES: dict[str, tuple[int, int, float]] = {
     "full": (1024, 1 << 25, 1.0),  # 2.1 GFLOP per MatMul; 256 MB moved per Multiply
-    "tiny": (64, 1 << 14, 0.05),
+    "tiny": (64, 1 << 14, 0.02),
 }
 # precision name -> the OPTIMIZATION_CAPABILITIES entry that says the device runs it
 _FLOAT_PRECISIONS = (("f32", "FP32"), ("bf16", "BF16"), ("f16", "FP16"))
@@ -96,7 +96,7 @@ def _record(
 
 def runtime_precision(compiled: Any) -> str | None:
     """The precision the compiled model's compute layers (MatMul / FullyConnected /
-    Convolution) ran at, by majority: ``int8``, ``bf16``, ``f16`` or ``f32``; None when the
+    Convolution) ran at, by majority of their activation inputs' types: ``int8``, ``bf16``, ``f16`` or ``f32``; None when the
     runtime model does not say (a device whose runtime graph has no such layers)."""
     votes: dict[str, int] = {}
     try:
@@ -105,11 +105,13 @@ def runtime_precision(compiled: Any) -> str | None:
         return None
     for node in nodes:
         info = node.get_rt_info()
-        if "layerType" not in info or "runtimePrecision" not in info:
+        if "layerType" not in info:
             continue
-        if info["layerType"].astype(str) not in _COMPUTE_LAYERS:
+        if info["layerType"].astype(str) not in _COMPUTE_LAYERS or node.get_input_size() == 0:
             continue
-        ran = info["runtimePrecision"].astype(str)
+        # the activations' type is the arithmetic's: runtimePrecision follows the weights,
+        # which an int8 / f16 weight-compressed layer decompresses to f32 / bf16 to compute
+        ran = node.input(0).get_element_type().to_string()
         name = "int8" if ran in _INT8_RUNTIME else ran
         votes[name] = votes.get(name, 0) + 1
     return max(sorted(votes), key=votes.__getitem__) if votes else None
@@ -215,10 +217,16 @@ def _openvino_gbps(core: Any, device: str, elements: int, seconds: float) -> flo
     return 2 * 4 * elements * done / (time.perf_counter() - start) / 1e9
 
 
-def host_peak(cache_root: Path, device: str, size: str | None = None) -> dict[str, Any] | None:
+def host_peak(
+    cache_root: Path, device: str, size: str | None = None, in_child: bool | None = None
+) -> dict[str, Any] | None:
     """This host's peak for ``device``: the memo for its fingerprint, else measured once in a
     child process and memoized. None when the device has no fingerprint (not probed) or the
-    measurement failed (the cell then shows no share rather than a wrong one)."""
+    measurement failed (the cell then shows no share rather than a wrong one).
+
+    The tiny (test) size measures in this process unless ``in_child``: its few-KB tensors
+    do not move the caller's peak RSS, and the suite's many fresh caches then do not each
+    pay a child's openvino import."""
     from runner.adapters.devices import probe_memoized
 
     chosen = size or memo.size()
@@ -226,9 +234,13 @@ def host_peak(cache_root: Path, device: str, size: str | None = None) -> dict[st
     if fingerprint is None:
         return None
     found = memo.memoized(cache_root, fingerprint, chosen)
-    if found is None:
+    if found is not None:
+        return found
+    if in_child if in_child is not None else chosen == "full":
         _measure_in_child(cache_root, device, chosen)
-        found = memo.memoized(cache_root, fingerprint, chosen)
+        return memo.memoized(cache_root, fingerprint, chosen)
+    found = measure(device, chosen)
+    memo.remember(cache_root, fingerprint, chosen, found)
     return found
 
 

@@ -87,7 +87,9 @@ def test_int8_weights_count_smaller_than_f32() -> None:
     f32 = ops.constant(np.ones((n, k), dtype=np.float32))
     plain = flops.count(_model([ops.matmul(x, f32, False, True)], [x]))
     x8 = ops.parameter([1, k], ov.Type.f32, name="x")
-    int8 = flops.count(_model([ops.matmul(x8, _compressed_weight(np.int8, (n, k)), False, True)], [x8]))
+    int8 = flops.count(
+        _model([ops.matmul(x8, _compressed_weight(np.int8, (n, k)), False, True)], [x8])
+    )
     # the decompression is folded per weight, not per inference: the MatMul alone counts
     assert int8["flops"] == plain["flops"] == 2 * n * k
     assert plain["weight_bytes"] == n * k * 4
