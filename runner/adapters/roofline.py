@@ -84,9 +84,10 @@ def _peak(ctx: TaskContext, compiled: Any) -> dict[str, Any] | None:
     a cache (no memo to keep it in) or when it ran on several devices."""
     if ctx.cache_root is None:
         return None
-    from runner.adapters.benchmark import execution_devices
-
-    executed = execution_devices(compiled) or [ctx.device or "CPU"]
+    try:
+        executed = [str(d) for d in compiled.get_property("EXECUTION_DEVICES")]
+    except RuntimeError:
+        executed = [ctx.device or "CPU"]
     if len(executed) != 1:
         return None
     return host_peak(ctx.cache_root, executed[0])
