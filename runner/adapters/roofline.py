@@ -17,6 +17,7 @@ from typing import Any
 from runner.adapters import flops as flop_counter
 from runner.adapters.peak import host_peak, runtime_precision
 from runner.core.atomic import write_text_atomic
+from runner.core.errors import OvrunError
 from runner.plan.context import TaskContext
 
 # What the README's "Benchmark method" and the roofline chart read (branch `charts`).
@@ -38,7 +39,13 @@ def roofline_fields(
 ) -> dict[str, Any]:
     """The roofline figures of one cell; ``throughput`` in samples/s, ``model`` reshaped to
     the benchmark's static shape (one inference processes ``batch`` samples)."""
-    counted = _count(ctx, model)
+    try:
+        counted = _count(ctx, model)
+    except OvrunError as exc:
+        # a shape left dynamic after the reshape (a stateful LM's KV cache grows per
+        # inference): no count rather than a guessed one, and the cell keeps its figures
+        ctx.log(f"roofline: {exc}")
+        return dict.fromkeys(FIELDS)
     batch = int(ctx.params.get("batch") or 1)
     gflops = counted["flops"] * throughput / batch / 1e9
     precision = runtime_precision(compiled) or _hint_precision(compiled)

@@ -149,3 +149,23 @@ def test_runtime_precision_follows_the_activations() -> None:
     weight = ops.multiply(stored, ops.constant(np.full((32, 1), 0.1, dtype=np.float32)))
     model = ov.Model([ops.matmul(x, weight, False, True).output(0)], [x])
     assert runtime_precision(core.compile_model(model, "CPU", f32)) == "f32"
+
+
+def test_a_dynamic_shape_leaves_the_fields_empty_and_the_cell_measured(tmp_path: Path) -> None:
+    """A stateful LM's KV cache stays dynamic after the reshape: the cell keeps its
+    figures and records no count rather than a guessed one."""
+    import numpy as np
+    import openvino.opset13 as ops
+
+    ids = ops.parameter([-1, -1], ov.Type.i64, name="input_ids")
+    past = ops.parameter([-1, 8], ov.Type.f32, name="past")  # stands for a growing state
+    table = ops.constant(np.ones((10, 8), dtype=np.float32))
+    joined = ops.concat([past, ops.reshape(ops.gather(table, ids, 0), [-1, 8], False)], 0)
+    model = ov.Model([ops.add(joined, joined).output(0)], [ids, past])
+    model.reshape({"input_ids": [1, 4]})
+    logged: list[str] = []
+    ctx = _ctx(tmp_path, tmp_path / "cache", tmp_path)
+    ctx.log = logged.append
+    fields = roofline.roofline_fields(ctx, None, model, 10.0)
+    assert fields == dict.fromkeys(roofline.FIELDS)
+    assert logged and "dynamic shape" in logged[0]
