@@ -39,6 +39,7 @@ import numpy as np
 
 from runner.adapters.devices import require_device, settable_properties
 from runner.adapters.feeds import make_feed, synthetic_sample
+from runner.adapters.roofline import roofline_fields
 from runner.core.errors import OvrunError
 from runner.host.devices import compile_name
 from runner.plan.context import TaskContext
@@ -128,7 +129,7 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         f"{len(latencies)} inferences in {wall_s:.2f} s over {len(runs)} repeat(s) "
         f"on {timing['nireq']} request(s)"
     )
-    return {
+    result = {
         "device": device,
         # what ran: the name OpenVINO compiled for and the devices it executed on
         "compiled_for": target,
@@ -157,6 +158,8 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "host": fingerprint_without_openvino(),
     }
+    result.update(roofline_fields(ctx, compiled, model, result["throughput"]))
+    return result
 
 
 @dataclass(frozen=True)

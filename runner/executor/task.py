@@ -123,6 +123,7 @@ def _run_op(
             out=staging.out,
             device=task.device,
             log=log,
+            cache_root=cache.root,
         )
         testhooks.point(task.id, "start")
         t0 = time.time()

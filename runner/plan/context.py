@@ -17,6 +17,9 @@ class TaskContext:
     files: dict[str, Path]  # role -> absolute input file or dir (content-digested in the key)
     out: Path  # empty temp dir; everything written here is published atomically
     device: str | None = None
+    # the cache's root, for the host memos a measuring op reads (runner/host/peak.py);
+    # None outside a cache (an adapter called directly), where nothing is memoized
+    cache_root: Path | None = None
     log: Callable[[str], None] = field(default=lambda message: None)
 
     def model_dir(self, role: str = "model") -> Path:

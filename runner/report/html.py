@@ -14,6 +14,7 @@ from typing import Any
 from runner.report import pareto, svg
 from runner.report.accuracy import accuracy_lines
 from runner.report.resolved import differences, marks, resolved_lines
+from runner.report.roofline_text import peak_text, peak_title
 from runner.report.stamp import stamp_comment
 from runner.report.stats import cell_value, speedup_verdict
 
@@ -197,7 +198,7 @@ def _summary(results: dict[str, Any]) -> str:
             rows.append(
                 [_e(b["variant"]), _e(b.get("cell"))]
                 + [f'<span class="warn">{_e(b["status"])}</span>: {_e(b.get("reason"))}']
-                + [""] * 6
+                + [""] * 7
                 + [acc]
             )
             continue
@@ -218,6 +219,7 @@ def _summary(results: dict[str, Any]) -> str:
                 _num(lat.get("p90")),
                 _num(lat.get("p99")),
                 _num(b.get("throughput"), ".1f"),
+                f'<span title="{_e(peak_title(b))}">{_e(peak_text(b, short=False))}</span>',
                 f"±{spread['relative'] * 50:.1f}% ({runs} runs)"
                 if spread and runs > 1
                 else "1 run",
@@ -226,10 +228,10 @@ def _summary(results: dict[str, Any]) -> str:
                 acc,
             ]
         )
-    headers = ["variant", "cell", "p50 ms", "p90 ms", "p99 ms", "throughput/s", "spread"]
-    headers += [f"vs {reference}" if reference else "speedup", "first inference ms"]
+    headers = ["variant", "cell", "p50 ms", "p90 ms", "p99 ms", "throughput/s", "% peak"]
+    headers += ["spread", f"vs {reference}" if reference else "speedup", "first inference ms"]
     headers.append(results.get("metric") or "accuracy")
-    return _table(headers, rows, numeric={2, 3, 4, 5, 6, 7, 8, 9})
+    return _table(headers, rows, numeric={2, 3, 4, 5, 6, 7, 8, 9, 10})
 
 
 def _compression(results: dict[str, Any]) -> str:
@@ -423,6 +425,9 @@ def render(results: dict[str, Any]) -> str:
         _summary(results),
         '<p class="muted">spread: half the range of throughput over the repeats. A ratio is '
         "<i>significant</i> only when the two cells' ranges do not overlap.</p>",
+        '<p class="muted">% peak: achieved GFLOP/s (FLOPs counted from the IR × inferences/s) '
+        "as a share of this host's peak measured with OpenVINO at the precision the cell ran "
+        "at; memory-bound when its FLOPs per byte moved fall below peak ÷ bandwidth.</p>",
         _notes(resolved_lines(results) + accuracy_lines(results)),
         "<h2>Gates and assertions</h2>",
         _gates(results),

@@ -7,6 +7,7 @@ from typing import Any
 # the spread and vs-reference cells are shared with the LLM table (report/generation_table.py)
 from runner.report.noise_text import speedup_text as _speedup
 from runner.report.noise_text import spread_text as _spread
+from runner.report.roofline_text import peak_text
 
 
 def _fmt(value: Any, spec: str, unit: str = "") -> str:
@@ -34,6 +35,7 @@ def summary_table(results: dict[str, Any]):
         ("p50 ms", "right"),
         ("p90 ms", "right"),
         ("throughput/s", "right"),
+        ("% peak", "right"),
         ("spread", "right"),
         (f"vs {reference}" if reference else "speedup", "right"),
         (metric, "right"),
@@ -57,6 +59,7 @@ def summary_table(results: dict[str, Any]):
                 "",
                 "",
                 "",
+                "",
                 accuracy,
                 "",
             )
@@ -72,6 +75,7 @@ def summary_table(results: dict[str, Any]):
             _fmt(lat.get("median"), ".2f"),
             _fmt(lat.get("p90"), ".2f"),
             _fmt(row.get("throughput"), ".1f"),
+            peak_text(row),
             _spread(row),
             _speedup(row),
             accuracy,

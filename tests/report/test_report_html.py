@@ -106,6 +106,10 @@ def test_results_validate_against_the_schema(run):
     assert "OPTIMIZATION_CAPABILITIES" in host["devices"]["CPU"]
     ok = next(b for b in doc["benchmarks"] if b["status"] == "ok")
     assert len(ok["repeats"]) == 2 and ok["spread"]["throughput"]["relative"] >= 0
+    # roofline figures reach results.json through the executor (the peak memo under the
+    # run's cache; the suite measures the tiny size, so no share is judged here)
+    assert ok["flops_per_inference"] > 0 and ok["gflops"] > 0 and ok["peak_gflops"] > 0
+    assert ok["bound"] in ("compute", "memory") and ok["bandwidth_gbps"] > 0
     # the schema does reject a broken document
     del ok["throughput"]
     with pytest.raises(jsonschema.ValidationError):
