@@ -110,7 +110,14 @@ def speedup_verdict(results: dict[str, Any], row: dict[str, Any]) -> str | None:
 def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure | str:
     """Accuracy, accuracy drop or size of a variant (deterministic: no spread)."""
     from runner.report.accuracy import ACCURACY_METRICS, gate_figures
+    from runner.report.labelled import reads_labels, task_value
 
+    if reads_labels(results, metric):  # against the labels of a labelled evaluation set
+        found = task_value(results, variant, metric)
+        state = missing_state(results, f"eval:{variant}")
+        if isinstance(found, str) and state and variant != results.get("reference"):
+            return not_evaluated(f"eval:{variant}", state)
+        return found if isinstance(found, str) else (found, found, found, None)
     if metric in ACCURACY_METRICS:
         on, figure = ACCURACY_METRICS[metric]
         if variant == results.get("reference"):
