@@ -166,7 +166,7 @@ def make_tokenizer(dir: Path) -> Path:
     return dir
 
 
-def make_tiny_bert(dir: Path, seed: int = 0) -> Path:
+def make_tiny_bert(dir: Path, seed: int = 0, initializer_range: float = 0.02) -> Path:
     """A random-weight 2-layer BertModel (hidden 32) with its tokenizer, saved in ``dir``."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
@@ -181,6 +181,7 @@ def make_tiny_bert(dir: Path, seed: int = 0) -> Path:
         intermediate_size=64,
         max_position_embeddings=128,
         pad_token_id=tokenizer.pad_token_id,
+        initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
     BertModel(config).eval().save_pretrained(dir)
