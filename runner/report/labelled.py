@@ -19,6 +19,8 @@ TASK_NAMES: dict[str, tuple[str, str, bool]] = {
     "compression_accuracy_drop": ("compression", "accuracy", True),
 }
 
+TASK_ONLY = tuple(name for name in TASK_METRIC_NAMES if name != "accuracy")  # no agreement twin
+
 
 def labelled(results: dict[str, Any]) -> dict[str, Any] | None:
     """The task_metrics block of any finished evaluation (they share kind and reference)."""
