@@ -166,7 +166,7 @@ def make_tokenizer(dir: Path) -> Path:
     return dir
 
 
-def make_tiny_bert(dir: Path, seed: int = 0) -> Path:
+def make_tiny_bert(dir: Path, seed: int = 0, initializer_range: float = 0.02) -> Path:
     """A random-weight 2-layer BertModel (hidden 32) with its tokenizer, saved in ``dir``."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
@@ -181,6 +181,7 @@ def make_tiny_bert(dir: Path, seed: int = 0) -> Path:
         intermediate_size=64,
         max_position_embeddings=128,
         pad_token_id=tokenizer.pad_token_id,
+        initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
     BertModel(config).eval().save_pretrained(dir)
@@ -270,3 +271,55 @@ def tiny_encoder(vocab: int):
 
     torch.manual_seed(0)
     return TinyEncoder().eval()
+
+
+def _head_config(tokenizer, **extra):
+    from transformers import BertConfig
+
+    # initializer_range 0.2 (not BERT's 0.02): outputs that differ from sample to sample, so
+    # predictions (classes, answer spans) vary and compression can change some of them
+    return BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+        initializer_range=0.2,
+        **extra,
+    )
+
+
+def make_tiny_classifier(dir: Path, texts: list[str], seed: int = 0) -> Path:
+    """A random 2-class BertForSequenceClassification (labels negative / positive) whose bias
+    centres the decision boundary on ``texts``, so its predictions split them."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    dir = make_tokenizer(dir)
+    tokenizer = AutoTokenizer.from_pretrained(dir)
+    config = _head_config(
+        tokenizer,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+    )
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config).eval()
+    with torch.no_grad():
+        pooled = model.bert(**tokenizer(texts, padding=True, return_tensors="pt")).pooler_output
+        model.classifier.bias.copy_(-(model.classifier.weight @ pooled.mean(0)))
+    model.save_pretrained(dir)
+    return dir
+
+
+def make_tiny_qa(dir: Path, seed: int = 0) -> Path:
+    """A random BertForQuestionAnswering (start / end logits per token) with its tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertForQuestionAnswering
+
+    dir = make_tokenizer(dir)
+    tokenizer = AutoTokenizer.from_pretrained(dir)
+    torch.manual_seed(seed)
+    BertForQuestionAnswering(_head_config(tokenizer, num_labels=2)).eval().save_pretrained(dir)
+    return dir

@@ -48,7 +48,12 @@ def run(ctx: TaskContext) -> dict:
     if batch < 1:
         raise OvrunError(f"dataset batch must be at least 1, got {batch}", hint="e.g. batch: 1")
 
-    if fmt in TEXT_FORMATS:  # streamed into samples.npz: never padded in memory
+    layout = {"padding": padding, "batch": batch}
+    if params.get("labels"):  # a labelled test set: tokens plus labels.json
+        tokens, width, summary = _from_labelled(ctx, padding, layout)
+        tokens.write_npz(ctx.out / SAMPLES_FILE, width)
+        lengths, keys = tokens.all_lengths(), tokens.keys()
+    elif fmt in TEXT_FORMATS:  # streamed into samples.npz: never padded in memory
         tokens, width, summary = _from_text(ctx, fmt, count, padding)
         tokens.write_npz(ctx.out / SAMPLES_FILE, width)
         lengths, keys = tokens.all_lengths(), tokens.keys()
@@ -63,7 +68,6 @@ def run(ctx: TaskContext) -> dict:
         np.savez(ctx.out / SAMPLES_FILE, **arrays)
         lengths, keys = arrays["attention_mask"].sum(axis=1), list(arrays)
         width = int(arrays["input_ids"].shape[1])
-    layout = {"padding": padding, "batch": batch}
     (ctx.out / LAYOUT_FILE).write_text(json.dumps(layout), encoding="utf-8")
     rows = len(lengths)
     return {
@@ -142,6 +146,31 @@ def _from_text(
     width = max_length if padding == "max_length" else int(lengths.max())
     ctx.log(f"tokenized {len(chosen)} of {total} {fmt} samples (max_length {max_length})")
     summary = {"max_length": max_length, "truncated": truncated, "source_lines": total}
+    return tokens, width, summary
+
+
+def _from_labelled(ctx: TaskContext, padding: str, layout: dict) -> tuple[RaggedTokens, int, dict]:
+    """A labelled set (runner.adapters.labelled); a pair set's second sentences are written
+    to pair/ in the same layout, so load_samples reads them back batch for batch."""
+    from runner.adapters.labelled import PAIR_DIR, tokenize_labelled
+
+    tokenizer = _load_tokenizer(ctx.model_dir("model"))
+    max_length = _max_length(ctx.params.get("max_length"), tokenizer)
+    tokens, summary, pair = tokenize_labelled(
+        ctx.params,
+        Path(ctx.files["source"]),
+        ctx.model_dir("model"),
+        tokenizer,
+        max_length,
+        ctx.out,
+        ctx.log,
+    )
+    if pair is not None:
+        (ctx.out / PAIR_DIR).mkdir()
+        pair_width = max_length if padding == "max_length" else int(pair.all_lengths().max())
+        pair.write_npz(ctx.out / PAIR_DIR / SAMPLES_FILE, pair_width)
+        (ctx.out / PAIR_DIR / LAYOUT_FILE).write_text(json.dumps(layout), encoding="utf-8")
+    width = max_length if padding == "max_length" else int(tokens.all_lengths().max())
     return tokens, width, summary
 
 

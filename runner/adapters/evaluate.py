@@ -249,7 +249,72 @@ def _check_task(params: dict[str, Any]) -> str:
     return task
 
 
-_FIGURES = ("value", "min", "p05", "accuracy_drop")
+_FIGURES = ("value", "min", "p05", "accuracy_drop", "task_metrics")
+PREDICTIONS_FILE = "predictions.json"
+
+
+class _Labelled:
+    """A labelled evaluation set: each model's predictions and task figures, by role
+    ("reference", "compression" or a precision)."""
+
+    def __init__(self, gold: dict[str, Any], samples: list, pair: list | None):
+        self.gold, self.samples, self.pair = gold, samples, pair
+        self.predictions: dict[str, list] = {}
+        self.figures: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def of(cls, dataset_dir: Path, samples: list) -> _Labelled | None:
+        from runner.adapters.dataset import load_samples
+        from runner.adapters.labelled import PAIR_DIR, read_labels
+
+        gold = read_labels(dataset_dir)
+        if gold is None:
+            return None
+        pair = load_samples(Path(dataset_dir) / PAIR_DIR) if gold["kind"] == "pairs" else None
+        return cls(gold, samples, pair)
+
+    def measure(self, role: str, model: _Runner) -> dict[str, Any]:
+        from runner.adapters.task_metrics import predict, score
+
+        self.predictions[role] = predict(model, self.samples, self.gold, self.pair)
+        self.figures[role] = score(self.gold, self.predictions[role])
+        return self.figures[role]
+
+    def summary(self, deployed: dict[str, Any], precision: str) -> dict[str, Any]:
+        """The variant's figures at the deployed precision and under evaluate.properties,
+        the reference's (under evaluate.properties), and the drops from the reference."""
+        from runner.recipe.labels import KIND_METRICS
+
+        kind = self.gold["kind"]
+        reference = self.figures["reference"]
+        drop = {
+            name: None
+            if deployed[name] is None or reference[name] is None
+            else reference[name] - deployed[name]
+            for name in KIND_METRICS[kind]
+        }
+        return {
+            "kind": kind,
+            "primary": KIND_METRICS[kind][0],
+            "samples": len(self.predictions["reference"]),
+            "reference": reference,
+            "deployed": {**deployed, "precision": precision},
+            "compression": self.figures["compression"],
+            "drop": drop,
+        }
+
+    def save(self, out: Path, deployed_precision: str) -> None:
+        """Per-sample predictions (reference, compression alone, deployed), so a reader can
+        recompute every figure from them and the gold side in the dataset's labels.json."""
+        import json
+
+        saved = {
+            "kind": self.gold["kind"],
+            "reference": self.predictions["reference"],
+            "compression": self.predictions["compression"],
+            "deployed": self.predictions.get(deployed_precision, self.predictions["compression"]),
+        }
+        (out / PREDICTIONS_FILE).write_text(json.dumps(saved), encoding="utf-8")
 
 
 def run(ctx: TaskContext) -> dict:
@@ -275,6 +340,10 @@ def run(ctx: TaskContext) -> dict:
     ctx.log(f"evaluate: {task} on {len(samples)} samples, {device} {properties}")
     compression = _EVALUATORS[task](alone, reference, samples)
     reference_precision = str(alone.precision() or "unknown")
+    labelled = _Labelled.of(ctx.inputs["dataset"], samples)
+    if labelled is not None:
+        labelled.measure("reference", reference)
+        compression["task_metrics"] = labelled.measure("compression", alone)
 
     deployed = dict(ctx.params.get("deployed_properties") or {})
     runtimes = [deployed, *(p for p in ctx.params.get("runtime_properties") or [] if p != deployed)]
@@ -294,7 +363,14 @@ def run(ctx: TaskContext) -> dict:
             **_EVALUATORS[task](runner, reference, samples),
             "properties": [props],
         }
+        if labelled is not None:
+            by_precision[precision]["task_metrics"] = labelled.measure(precision, runner)
     deployed_precision = resolved[0]["precision"]
+    task_metrics = {}
+    if labelled is not None:
+        deployed_figures = by_precision[deployed_precision]["task_metrics"]
+        task_metrics = {"task_metrics": labelled.summary(deployed_figures, deployed_precision)}
+        labelled.save(ctx.out, deployed_precision)
     # the deployed figures lead: gates and assert: read them unless told otherwise
     return {
         **{k: v for k, v in by_precision[deployed_precision].items() if k != "properties"},
@@ -304,6 +380,7 @@ def run(ctx: TaskContext) -> dict:
         "inference_precision": deployed_precision,
         "deployed": {"precision": deployed_precision, "properties": deployed},
         "compression": {"precision": reference_precision, **_figures(compression)},
+        **task_metrics,
         "same_precision": deployed_precision == reference_precision,
         "runtime_precisions": resolved,
         "by_precision": by_precision,

@@ -124,17 +124,25 @@ def _gates(
         if ev is None:
             gates.append(_not_evaluated(variant, task_id, missing, params, max_drop))
             continue
-        figures = gate_figures(ev, on)
-        drop = figures.get("accuracy_drop")
+        if ev.get("task_metrics"):  # a labelled set: the task metric's drop is the gate
+            from runner.report.labelled import gate_reading
+
+            reading = gate_reading(ev, on)
+        else:
+            figures = gate_figures(ev, on)
+            reading = {
+                "metric": ev.get("metric"),
+                "value": figures.get("value"),
+                "accuracy_drop": figures.get("accuracy_drop"),
+                "precision": figures.get("precision"),
+            }
+        drop = reading["accuracy_drop"]
         gates.append(
             {
                 "variant": variant,
-                "metric": ev.get("metric"),
-                "value": figures.get("value"),
-                "accuracy_drop": drop,
+                **reading,
                 "max_drop": max_drop,
                 "on": on,
-                "precision": figures.get("precision"),
                 "passed": drop is not None and drop <= max_drop,
             }
         )

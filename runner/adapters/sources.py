@@ -16,8 +16,9 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from runner.core.errors import OvrunError
 
@@ -26,6 +27,7 @@ TEXT_FORMATS = ("text", "jsonl", "csv", "tsv", "parquet", "datasets_dir")
 # text line is only cut, since tokenizing reads just its first max_length tokens.
 MAX_RECORD_BYTES = 16 << 20
 _CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 def read_texts(fmt: str, path: Path, field: str, split: str | None = None) -> list[str]:
@@ -46,16 +48,22 @@ def select_texts(
     """``count`` samples (the first ones, or a seeded uniform sample with ``shuffle``) and how
     many the source holds. Streams: memory holds the chosen samples, each cut to
     ``max_chars``, never the whole file."""
-    chosen: list[str] = []
+    return reservoir(iter_texts(fmt, path, field, split, max_chars), count, shuffle, seed)
+
+
+def reservoir(items: Iterable[T], count: int, shuffle: bool, seed: int) -> tuple[list[T], int]:
+    """The first ``count`` items, or with ``shuffle`` a seeded uniform sample of them, and
+    how many there were; memory holds only the chosen ones."""
+    chosen: list[T] = []
     rng = random.Random(seed)
     total = 0
-    for text in iter_texts(fmt, path, field, split, max_chars):
+    for item in items:
         if len(chosen) < count:
-            chosen.append(text)
+            chosen.append(item)
         elif shuffle:  # reservoir sampling (Algorithm R): every sample kept with p = count/n
             slot = rng.randrange(total + 1)
             if slot < count:
-                chosen[slot] = text
+                chosen[slot] = item
         total += 1
     if shuffle:
         rng.shuffle(chosen)  # the reservoir keeps file order in its first slots

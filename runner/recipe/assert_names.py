@@ -49,6 +49,7 @@ def resolve_name(segments: tuple[str, ...], recipe: Recipe) -> Ref:
             raise ValueError(
                 f"{variant}.{metric} needs an evaluate: section", "add evaluate: to the recipe"
             )
+        _check_labelled(recipe, variant, metric)
         return Ref(variant, metric)
     cell_ids = [c.id for c in cells(recipe)]
     wanted = ".".join(segments[1:-1])
@@ -66,6 +67,24 @@ def resolve_name(segments: tuple[str, ...], recipe: Recipe) -> Ref:
     if metric == "speedup" and recipe.evaluate is None:
         raise ValueError("speedup needs a reference variant", "add evaluate: with reference:")
     return Ref(variant, metric, match[0])
+
+
+def _check_labelled(recipe: Recipe, variant: str, metric: str) -> None:
+    """spearman / exact_match / f1 exist only on an evaluation set with the matching labels."""
+    from runner.recipe.labels import KIND_COLUMNS, KIND_METRICS
+
+    kinds = [kind for kind, names in KIND_METRICS.items() if metric in names]
+    if not kinds or metric == "accuracy":
+        return
+    ev = recipe.evaluate
+    labels = recipe.data[ev.dataset].labels if ev is not None else None
+    if labels is None or labels.kind not in kinds:
+        needs = " + ".join(f"{c}:" for c in KIND_COLUMNS[kinds[0]])
+        where = f"evaluate.dataset '{ev.dataset}'" if ev is not None else "an evaluate: section"
+        raise ValueError(
+            f"{variant}.{metric} needs a labelled evaluation set ({needs} columns)",
+            f"give {where} the label columns {needs}",
+        )
 
 
 def _suggest(word: str, choices: list[str]) -> str:

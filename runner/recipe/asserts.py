@@ -49,7 +49,13 @@ CELL_METRICS: dict[str, str] = {
 }
 VARIANT_METRICS: dict[str, str] = {
     "accuracy": "evaluation metric vs the reference (1.0 = identical), mean over samples, at the "
-    "precision the variant's benchmark cells and deploy run",
+    "precision the variant's benchmark cells and deploy run; with a class-labelled evaluation "
+    "set: accuracy against the labels (the reference's too)",
+    "spearman": "Spearman correlation of pair cosine similarities with gold scores (a labelled "
+    "set with text_pair: and score:), at the deployed precision",
+    "exact_match": "SQuAD exact match against the answers (a labelled set with question:, "
+    "context:, answer:), at the deployed precision",
+    "f1": "SQuAD token F1 against the answers, at the deployed precision",
     "accuracy_drop": "1 - accuracy",
     "accuracy_min": "worst sample's metric, at the deployed precision",
     "accuracy_p05": "5th percentile of the per-sample metric, at the deployed precision",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.core.errors import OvrunError
+from runner.recipe.labels import LabelSpec, build_labels
 from runner.recipe.load import RecipeDoc
 
 # Source kinds in the order the docs list them; exactly one per entry.
@@ -35,6 +36,7 @@ class DatasetSpec:
     field: str = "text"
     split: str | None = None
     synthetic: dict[str, Any] | None = None
+    labels: LabelSpec | None = None  # a labelled test set (runner.recipe.labels)
 
     @property
     def text(self) -> Path | None:
@@ -65,11 +67,15 @@ class DatasetSpec:
             params["split"] = self.split
         if self.format == "synthetic":
             params["synthetic"] = dict(sorted((self.synthetic or {}).items()))
+        if self.labels is not None:  # only then: unlabelled sets keep their keys
+            params["labels"] = self.labels.key_params()
         return params
 
 
-def build_dataset(doc: RecipeDoc, name: str, entry: dict[str, Any]) -> DatasetSpec:
-    """``entry`` has the schema defaults filled in."""
+def build_dataset(
+    doc: RecipeDoc, name: str, entry: dict[str, Any], task: str | None = None
+) -> DatasetSpec:
+    """``entry`` has the schema defaults filled in; ``task`` is model.task (label checks)."""
     where = ("data", name)
     given = [kind for kind in SOURCES if kind in entry]
     if len(given) != 1:
@@ -106,6 +112,7 @@ def build_dataset(doc: RecipeDoc, name: str, entry: dict[str, Any]) -> DatasetSp
         entry.get("field", "text"),
         entry.get("split"),
         dict(entry["synthetic"]) if kind == "synthetic" else None,
+        build_labels(doc, name, entry, kind, task),
     )
 
 

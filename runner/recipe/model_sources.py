@@ -307,6 +307,10 @@ _RESOLVERS = {
     "ir": _resolve_ir,
     "random": _resolve_random,
 }
+# Every source kind, in the schema's order: the one list errors and hints name, so a new
+# kind cannot be left out of them (tests/recipe/test_source_kinds.py checks it against
+# schemas/recipe.schema.json).
+SOURCE_KINDS: tuple[str, ...] = tuple(_RESOLVERS)
 
 
 def resolve_source(doc: RecipeDoc, raw: dict[str, Any]) -> Source:

@@ -95,7 +95,7 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     )
 
     datasets: dict[str, DatasetSpec] = {
-        name: build_dataset(doc, name, d) for name, d in data.get("data", {}).items()
+        name: build_dataset(doc, name, d, model.task) for name, d in data.get("data", {}).items()
     }
 
     variants: dict[str, VariantSpec] = {}

@@ -161,20 +161,20 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
             location=doc.location((*path, bad), key=True),
         )
     if kind == "oneOf" and path and path[-1] == "source":
-        kinds = ("path", "package", "hf")
+        from runner.recipe.model_sources import SOURCE_KINDS as kinds
+
         given = [k for k in value if k in kinds] if isinstance(value, dict) else []
         if isinstance(value, dict) and len(given) == 1:
-            # one kind named: report the inner problem of that branch
-            branch = next(
-                e for e in error.context if e.relative_schema_path[0] == kinds.index(given[0])
-            )
-            return _to_ovrun_error(doc, branch)
+            # one kind named: report the inner problem of that kind's branch
+            branch = next((e for e in error.context if given[0] in _branch_kinds(schema, e)), None)
+            if branch is not None:
+                return _to_ovrun_error(doc, branch)
         if isinstance(value, dict) and len(given) > 1:
             msg = f"model.source names {len(given)} kinds ({', '.join(given)}); exactly one is allowed"
         else:
             keys = list(value) if isinstance(value, dict) else []
             guess = _did_you_mean(keys[0], list(kinds)) if keys else None
-            msg = "model.source needs exactly one of: path, package, hf"
+            msg = f"model.source needs exactly one of: {', '.join(kinds)}"
             if guess:
                 return OvrunError(
                     f"unknown key '{keys[0]}' in model.source",
@@ -209,6 +209,15 @@ def _to_ovrun_error(doc: RecipeDoc, error) -> OvrunError:
         hint=schema.get("description") or "see the recipe reference in README.md",
         location=doc.location(path),
     )
+
+
+def _branch_kinds(schema: dict[str, Any], error) -> tuple[str, ...]:
+    """The kind a oneOf branch error belongs to: the branch's required key."""
+    branches = schema.get("oneOf") or []
+    index = error.relative_schema_path[0] if error.relative_schema_path else None
+    if isinstance(index, int) and index < len(branches):
+        return tuple(branches[index].get("required") or ())
+    return ()
 
 
 def _position_key(doc: RecipeDoc, error) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.report import pareto, svg
 from runner.report.accuracy import accuracy_lines
+from runner.report.labelled import task_cells, task_columns, task_lines
 from runner.report.resolved import differences, marks, resolved_lines
 from runner.report.roofline_text import peak_text, peak_title
 from runner.report.stamp import stamp_comment
@@ -270,11 +271,12 @@ def _compression(results: dict[str, Any]) -> str:
                 ratio,
                 _num(ev.get("value"), ".4f") if name != reference else "reference",
                 _num(ev.get("accuracy_drop"), ".4f") if name != reference else "-",
+                *task_cells(results, name),  # against the labels, the reference's own too
                 f"{min(best):.2f}–{max(best):.2f}×" if best else "-",
             ]
         )
     headers = ["variant", "compression", "effective weights", "size MB", "vs reference"]
-    headers += ["accuracy", "drop", "speedup"]
+    headers += ["accuracy", "drop", *(f"{n} (labels)" for n in task_columns(results)), "speedup"]
     return _table(headers, rows, numeric={3, 5, 6})
 
 
@@ -428,7 +430,7 @@ def render(results: dict[str, Any]) -> str:
         '<p class="muted">% peak: achieved GFLOP/s (FLOPs counted from the IR × inferences/s) '
         "as a share of this host's peak measured with OpenVINO at the precision the cell ran "
         "at; memory-bound when its FLOPs per byte moved fall below peak ÷ bandwidth.</p>",
-        _notes(resolved_lines(results) + accuracy_lines(results)),
+        _notes(resolved_lines(results) + accuracy_lines(results) + task_lines(results)),
         "<h2>Gates and assertions</h2>",
         _gates(results),
         "<h2>Per device</h2>",

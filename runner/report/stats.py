@@ -110,7 +110,21 @@ def speedup_verdict(results: dict[str, Any], row: dict[str, Any]) -> str | None:
 def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure | str:
     """Accuracy, accuracy drop or size of a variant (deterministic: no spread)."""
     from runner.report.accuracy import ACCURACY_METRICS, gate_figures
+    from runner.report.labelled import TASK_ONLY, reads_labels, task_value
 
+    if reads_labels(results, metric):  # against the labels of a labelled evaluation set
+        found = task_value(results, variant, metric)
+        state = missing_state(results, f"eval:{variant}")
+        if isinstance(found, str) and state and variant != results.get("reference"):
+            return not_evaluated(f"eval:{variant}", state)
+        return found if isinstance(found, str) else (found, found, found, None)
+    if metric in TASK_ONLY:  # spearman / exact_match / f1 with no labelled evaluation to read
+        unfinished = [t for t in results.get("missing") or {} if t.startswith("eval:")]
+        own = f"eval:{variant}"
+        task_id = own if own in unfinished else next(iter(unfinished), None)
+        if task_id is not None:
+            return not_evaluated(task_id, missing_state(results, task_id) or "missing")
+        return f"no labelled evaluation with {metric} in this run"
     if metric in ACCURACY_METRICS:
         on, figure = ACCURACY_METRICS[metric]
         if variant == results.get("reference"):

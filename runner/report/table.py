@@ -18,6 +18,7 @@ def summary_table(results: dict[str, Any]):
     from rich.table import Table
 
     from runner.report.generation_table import generation_table, is_generation
+    from runner.report.labelled import task_cells, task_columns
 
     if is_generation(results):  # LLM cells: TTFT / TPOT / tokens/s columns
         return generation_table(results)
@@ -39,6 +40,7 @@ def summary_table(results: dict[str, Any]):
         ("spread", "right"),
         (f"vs {reference}" if reference else "speedup", "right"),
         (metric, "right"),
+        *((name, "right") for name in task_columns(results)),  # against labels
         ("size MB", "right"),
     ):
         table.add_column(column, justify=justify)
@@ -61,6 +63,7 @@ def summary_table(results: dict[str, Any]):
                 "",
                 "",
                 accuracy,
+                *task_cells(results, row["variant"]),
                 "",
             )
             continue
@@ -79,6 +82,7 @@ def summary_table(results: dict[str, Any]):
             _spread(row),
             _speedup(row),
             accuracy,
+            *task_cells(results, row["variant"]),
             _fmt(size / 1e6 if size else None, ".1f"),
         )
     return table
@@ -152,10 +156,12 @@ def gate_lines(results: dict[str, Any]) -> list[str]:
         verdict = "passed" if gate["passed"] else "FAILED"
         value = gate["value"]
         drop = gate["accuracy_drop"]
+        versus = gate.get("reference_value")  # a labelled set: the reference's own figure
         lines.append(
             f"gate {verdict}: {gate['variant']} {gate['metric']} "
             f"{'-' if value is None else f'{value:.4f}'}{_gate_precision(gate)} "
-            f"(drop {'-' if drop is None else f'{drop:.4f}'}, max_drop {gate['max_drop']})"
+            + (f"vs reference {versus:.4f} " if versus is not None else "")
+            + f"(drop {'-' if drop is None else f'{drop:.4f}'}, max_drop {gate['max_drop']})"
         )
     return lines
 

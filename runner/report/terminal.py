@@ -33,6 +33,10 @@ def print_summary(
             console.print(line, style="yellow", highlight=False, markup=False)
         for line in accuracy_lines(results):
             console.print(line, highlight=False, markup=False)
+        from runner.report.labelled import task_lines
+
+        for line in task_lines(results):
+            console.print(line, highlight=False, markup=False)
         for line in gate_lines(results):
             style = {"passed": "green", "not": "yellow"}.get(line.split()[1], "bold red")
             console.print(line, style=style, highlight=False)
