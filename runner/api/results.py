@@ -56,8 +56,10 @@ class Results:
         return list(self.doc.get("benchmarks") or [])
 
     @property
-    def evaluations(self) -> list[dict[str, Any]]:
-        return list(self.doc.get("evaluations") or [])
+    def evaluations(self) -> dict[str, dict[str, Any]]:
+        """Variant -> its evaluation (agreement with the reference; ``task_metrics`` such as
+        accuracy, f1 or spearman when the evaluation set has labels)."""
+        return dict(self.doc.get("evaluations") or {})
 
     @property
     def gates(self) -> list[dict[str, Any]]:
