@@ -187,8 +187,13 @@ def parse_age(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def locked_keys(paths: list[str]) -> set[str]:
-    """Every cache key named by the lock files at or below ``paths``."""
+_RECIPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # the schema's name rule
+
+
+def locked_keys(paths: list[str], cache: Any) -> set[str]:
+    """Every cache entry the lock files at or below ``paths`` stand for: the keys they name,
+    and for the tasks a lock lists without a key (measured on a host, or keyed by what
+    their inputs produced) the entry this cache's last run of that recipe task used."""
     from runner.cache.lockfile import LOCK_NAME, read_lock
 
     keys: set[str] = set()
@@ -200,10 +205,25 @@ def locked_keys(paths: list[str]) -> set[str]:
         for file in files:
             doc = read_lock(file) or {}
             for recipe in doc.get("recipes", {}).values():
-                tasks = recipe.get("tasks")
-                for task in tasks.values() if isinstance(tasks, dict) else []:
-                    if isinstance(task, dict) and isinstance(task.get("key"), str):
-                        keys.add(task["key"])
+                keys |= _locked_task_keys(recipe, cache)
+    return keys
+
+
+def _locked_task_keys(recipe: dict[str, Any], cache: Any) -> set[str]:
+    tasks = recipe.get("tasks")
+    name = recipe.get("name")
+    # the name becomes a path under refs/: a hostile lock must not walk out of it
+    by_ref = isinstance(name, str) and _RECIPE_NAME.match(name) is not None
+    keys: set[str] = set()
+    for task_id, task in tasks.items() if isinstance(tasks, dict) else []:
+        if not isinstance(task, dict) or "skipped" in task:
+            continue
+        if isinstance(task.get("key"), str):
+            keys.add(task["key"])
+        elif by_ref and isinstance(task_id, str):
+            ref = cache.read_ref(name, task_id)
+            if isinstance(ref, dict) and isinstance(ref.get("key"), str):
+                keys.add(ref["key"])
     return keys
 
 
@@ -275,7 +295,7 @@ def _gc(args: argparse.Namespace, cache: Any, found: list[Entry]) -> int:
     if args.keep_last is not None and args.keep_last < 0:
         raise OvrunError("--keep-last must be 0 or more", hint="e.g. --keep-last 3")
     older = parse_age(args.older_than) if args.older_than else None
-    protected = locked_keys(args.paths)
+    protected = locked_keys(args.paths, cache)
     doomed = select_garbage(found, args.keep_last, older, protected, time.time())
     failed = 0
     for e in doomed:

@@ -101,3 +101,24 @@ def test_select_garbage_combines_rules():
     assert keys(select_garbage(entries, 1, 600, set(), now)) == ["c"]  # both rules must agree
     assert keys(select_garbage(entries, None, 1, {"b"}, now)) == ["a", "c"]
     assert parse_age("90m") == 5400 and parse_age("2w") == 14 * 86400
+
+
+def test_gc_keeps_the_entries_a_lock_lists_without_a_key(tmp_path):
+    """A lock holds no key for a benchmark (measured on a host) or a report (keyed by what its
+    inputs produced); the entry this cache's last run of that recipe task used is kept."""
+    cache = _store(tmp_path)
+    _publish(cache, "bb" * 32, "bench:fp32:CPU:LATENCY", 8 * 86400)
+    cache.write_ref("r", "bench:fp32:CPU:LATENCY", "bb" * 32, {})
+    # a hostile name must not make gc read refs outside the cache's refs/ dir
+    cache.write_ref("r", "report", "ff" * 32, {})
+    lock = {
+        "schema": "ovrun.lock/1",
+        "recipes": {
+            "r.yaml": {"name": "r", "tasks": {"bench:fp32:CPU:LATENCY": {"device": "CPU"}}},
+            "x.yaml": {"name": "../../r", "tasks": {"report": {}}},
+        },
+    }
+    (tmp_path / "ovrun.lock").write_text(yaml.safe_dump(lock))
+    result = _run(cache, "gc", "--keep-last", "0", str(tmp_path / "ovrun.lock"))
+    assert result.returncode == 0, result.stderr
+    assert cache.has("bb" * 32) and not cache.has("ff" * 32)
