@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from runner.adapters.kserve_request import kserve_request
 from runner.core.errors import OvrunError
 from runner.deploy.bundle import write_bundle
 from runner.deploy.ovms_llm import GRAPH, TOKENIZER_FILES, LLMServing, llm_entry, llm_graph
@@ -75,7 +76,7 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         shutil.copy2(source / IR_BIN, version_dir / "model.bin")
         entry = ovms_entry(name, params["device"], params["plugin_config"])
         summary["ovms"] = entry["config"]
-        request = _kserve_request(source / IR_XML, optimum)
+        request = kserve_request(source / IR_XML, optimum)
         (ovms / f"{name}.request.json").write_text(json.dumps(request), encoding="utf-8")
     (ovms / f"{name}.entry.json").write_text(json.dumps(entry, indent=2), encoding="utf-8")
 
@@ -93,42 +94,6 @@ def run(ctx: TaskContext) -> dict[str, Any]:
         shutil.rmtree(staging)
     # Formats not asked for are built anyway (they are cheap copies) but not materialized.
     return summary
-
-
-SAMPLE_TEXT = "OpenVINO Model Server serves this model"
-_KSERVE_TYPES = {"i64": "INT64", "i32": "INT32", "f32": "FP32", "f16": "FP16", "u8": "UINT8"}
-
-
-def _kserve_request(xml: Path, model_dir: Path) -> dict[str, Any]:
-    """A KServe v2 REST infer body for the model's inputs (README: `curl -d @...`): token
-    inputs from the HF tokenizer on one sample sentence when the dir has one, zeros else."""
-    import numpy as np
-    import openvino as ov
-
-    model = ov.Core().read_model(xml)
-    encoded: dict[str, Any] = {}
-    if (model_dir / "tokenizer_config.json").is_file():
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        encoded = dict(tokenizer([SAMPLE_TEXT], return_tensors="np"))
-    length = encoded["input_ids"].shape[1] if "input_ids" in encoded else 8
-    inputs = []
-    for port in model.inputs:
-        name, pshape = port.get_any_name(), port.get_partial_shape()
-        dims = [d.get_length() if d.is_static else (1 if i == 0 else length)
-                for i, d in enumerate(pshape)]  # fmt: skip
-        dtype = port.get_element_type().get_type_name()
-        data = encoded.get(name)
-        if data is None or list(data.shape) != dims:
-            data = np.zeros(dims, dtype=np.float32 if dtype.startswith("f") else np.int64)
-        inputs.append({
-            "name": name,
-            "shape": dims,
-            "datatype": _KSERVE_TYPES.get(dtype, dtype.upper()),
-            "data": data.reshape(-1).tolist(),
-        })  # fmt: skip
-    return {"inputs": inputs}
 
 
 def _llm_servable(

@@ -110,7 +110,7 @@ def test_kserve_request_sample_feeds_the_model(deployed):
     import openvino as ov
     from transformers import AutoTokenizer
 
-    from runner.adapters.deploy import SAMPLE_TEXT
+    from runner.adapters.kserve_request import SAMPLE_TEXT
 
     repo = deployed["out"] / "deploy" / "ovms"
     body = json.loads((repo / "tiny-w8.request.json").read_text())

@@ -62,6 +62,17 @@ def test_llm_graph_is_the_export_scripts_template_rendered(device, plugin, servi
     assert llm_graph(device, plugin, serving) == export_script_graph(device, plugin, serving)
 
 
+def test_deploy_llm_options_on_another_task_are_a_positioned_error(tmp_path) -> None:
+    from recipes_util import minimal_recipe
+
+    path = minimal_recipe(tmp_path)
+    path.write_text(path.read_text() + "deploy: {variants: [int8], llm: {max_num_seqs: 4}}\n")
+    result = ovrun("validate", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{path}:" in result.stderr and "deploy.llm" in result.stderr
+    assert "task is feature-extraction" in result.stderr
+
+
 def test_llm_graph_escapes_quotes_for_protobuf_text() -> None:
     graph = llm_graph("CPU", {"CACHE_DIR": "/tmp/it's"}, LLMServing())
     [quoted] = re.findall(r"plugin_config: '((?:[^'\\]|\\.)*)'", graph)
@@ -79,7 +90,7 @@ def llm_deploy(tmp_path_factory, tiny_project, tiny_causal_lm_dir) -> Path:
         variants:
           w8: {compress_weights: {mode: int8_asym}}
         targets: {devices: [CPU], hints: [LATENCY], properties: {INFERENCE_PRECISION_HINT: f32}}
-        deploy: {variants: [w8], properties: {NUM_STREAMS: 1}}
+        deploy: {variants: [w8], properties: {NUM_STREAMS: 1}, llm: {max_num_seqs: 4}}
         """,
         dir=tmp_path_factory.mktemp("ovms_llm"),
         model=tiny_causal_lm_dir,
@@ -103,7 +114,7 @@ def test_text_generation_deploy_is_an_ovms_llm_servable(llm_deploy: Path) -> Non
         assert (served / f"{name}.xml").is_file() and (served / f"{name}.bin").is_file()
     plugin = {"INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": "1", "PERFORMANCE_HINT": "LATENCY"}
     graph = (served / "graph.pbtxt").read_text()
-    assert graph == export_script_graph("CPU", plugin, LLMServing())
+    assert graph == export_script_graph("CPU", plugin, LLMServing(max_num_seqs=4))
     readme = (repo / "README.md").read_text()
     assert f"ovms --config_path {repo}/config.json" in readme
     assert '"model": "chat-w8"' in readme and "/v3/chat/completions" in readme
