@@ -101,6 +101,9 @@ def test_ovms_config_is_valid_against_ovms_schema(deployed):
 
     config = json.loads((deployed["out"] / "deploy" / "ovms" / "config.json").read_text())
     assert schema_errors(config) == []
+    with tarfile.open(deployed["out"] / "deploy" / "tiny-w8.tar.gz") as tar:
+        bundled = json.loads(tar.extractfile("ovms/config.json").read())
+    assert schema_errors(bundled) == [] and bundled == config
 
 
 def test_kserve_request_sample_feeds_the_model(deployed):

@@ -121,6 +121,8 @@ def test_text_generation_deploy_is_an_ovms_llm_servable(llm_deploy: Path) -> Non
     assert not list(repo.glob("*.request.json"))  # the LLM is called through /v3, not KServe
     with tarfile.open(llm_deploy / "chat-w8.tar.gz") as tar:
         names = set(tar.getnames())
+        bundled = json.loads(tar.extractfile("ovms/config.json").read())
+    assert bundled == config  # the bundle's own OVMS config, as valid as the run dir's
     assert {"ovms/config.json", "ovms/chat-w8/graph.pbtxt"} <= names
     assert "ovms/chat-w8/openvino_detokenizer.xml" in names
 
