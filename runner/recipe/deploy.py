@@ -43,8 +43,6 @@ def parse_deploy(
     formats = [f for f in ("optimum", "ovms", "bundle") if f in raw["formats"]]
     if source is not None and {"optimum", "bundle"} & set(formats):  # a bundle holds optimum/
         _check_optimum_config(doc, source)
-    # The recipe's benchmark properties (streams, threads, precision) carry over to serving;
-    # deploy.properties can override them for the served configuration.
     task = data["model"].get("task")
     if task != "text-generation" and ("deploy", "llm") in doc.positions:
         raise OvrunError(
@@ -52,6 +50,8 @@ def parse_deploy(
             hint="remove deploy.llm, or set model.task: text-generation",
             location=doc.location(("deploy", "llm"), key=True),
         )
+    # The recipe's benchmark properties (streams, threads, precision) carry over to serving;
+    # deploy.properties can override them for the served configuration.
     plugin = {
         **data.get("targets", {}).get("properties", {}),
         **raw["properties"],
