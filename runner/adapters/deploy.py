@@ -5,7 +5,10 @@ then copies it into the run dir):
     optimum/                      OVModelFor*.from_pretrained loads this dir as is; it also
                                   holds openvino_tokenizer.xml (+ detokenizer) when
                                   openvino-tokenizers can convert the tokenizer
-    ovms/<name>/1/model.xml|bin   an OpenVINO Model Server model repository entry
+    ovms/<name>/1/model.xml|bin   an OpenVINO Model Server model repository entry, or for
+                                  text-generation the LLM servable OVMS's export script
+                                  writes: ovms/<name>/ = the model dir with its tokenizer and
+                                  detokenizer IRs plus graph.pbtxt (runner.deploy.ovms_llm)
     ovms/<name>.entry.json        this model's `model_config_list` item (merged per run)
     bundle.tar.gz                 optimum/ + ovms/ + manifest.json (sha256 of every member)
 """
@@ -17,8 +20,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from runner.adapters.kserve_request import kserve_request
 from runner.core.errors import OvrunError
 from runner.deploy.bundle import write_bundle
+from runner.deploy.ovms_llm import GRAPH, TOKENIZER_FILES, LLMServing, llm_entry, llm_graph
 from runner.plan.context import TaskContext
 
 IR_XML, IR_BIN = "openvino_model.xml", "openvino_model.bin"
@@ -61,19 +66,27 @@ def run(ctx: TaskContext) -> dict[str, Any]:
 
     name = params["model_name"]
     ovms = ctx.out / "ovms"
-    version_dir = ovms / name / "1"
-    version_dir.mkdir(parents=True)
-    shutil.copy2(source / IR_XML, version_dir / "model.xml")
-    shutil.copy2(source / IR_BIN, version_dir / "model.bin")
-    entry = ovms_entry(name, params["device"], params["plugin_config"])
+    if params["task"] == "text-generation":
+        entry = _llm_servable(optimum, ovms / name, params, ctx)
+        summary["ovms"] = {**entry["config"], "graph": f"{name}/{GRAPH}"}
+    else:
+        version_dir = ovms / name / "1"
+        version_dir.mkdir(parents=True)
+        shutil.copy2(source / IR_XML, version_dir / "model.xml")
+        shutil.copy2(source / IR_BIN, version_dir / "model.bin")
+        entry = ovms_entry(name, params["device"], params["plugin_config"])
+        summary["ovms"] = entry["config"]
+        request = kserve_request(source / IR_XML, optimum)
+        (ovms / f"{name}.request.json").write_text(json.dumps(request), encoding="utf-8")
     (ovms / f"{name}.entry.json").write_text(json.dumps(entry, indent=2), encoding="utf-8")
-    summary["ovms"] = entry["config"]
 
     if "bundle" in formats:
         staging = ctx.out / "bundle-src"
         staging.mkdir()
         shutil.copytree(optimum, staging / "optimum")
         shutil.copytree(ovms / name, staging / "ovms" / name)
+        if (ovms / f"{name}.request.json").is_file():
+            shutil.copy2(ovms / f"{name}.request.json", staging / "ovms")
         (staging / "ovms" / "config.json").write_text(
             json.dumps({"model_config_list": [entry]}, indent=2), encoding="utf-8"
         )
@@ -83,8 +96,36 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     return summary
 
 
+def _llm_servable(
+    optimum: Path, dest: Path, params: dict[str, Any], ctx: TaskContext
+) -> dict[str, Any]:
+    """OVMS's LLM layout: the whole model dir (IR, tokenizer/detokenizer IRs, configs and the
+    HF tokenizer files whose chat template /v3/chat/completions applies) plus graph.pbtxt."""
+    missing = [f for f in TOKENIZER_FILES if not (optimum / f).is_file()]
+    if missing and not {"ovms", "bundle"} & set(params["formats"]):
+        ctx.log(f"no {', '.join(missing)}: OVMS's LLM pipeline could not serve this variant")
+    elif missing:
+        raise OvrunError(
+            f"deploy: OVMS serves a text-generation model only with its tokenizer and "
+            f"detokenizer IRs, and {', '.join(missing)} could not be made",
+            hint="the model dir needs a Hugging Face tokenizer that openvino-tokenizers "
+            "converts with a detokenizer; or deploy with formats: [optimum]",
+        )
+    shutil.copytree(optimum, dest)
+    plugin = {k: _plugin_value(v) for k, v in sorted(params["plugin_config"].items())}
+    graph = llm_graph(params["device"], plugin, LLMServing(**params.get("llm", {})))
+    (dest / GRAPH).write_text(graph, encoding="utf-8")
+    return llm_entry(dest.name)
+
+
 def _export_ov_tokenizer(model_dir: Path, task: str, ctx: TaskContext) -> bool:
-    """openvino-tokenizers IR beside the model, as `optimum-cli export openvino` writes it."""
+    """openvino-tokenizers IR beside the model, as `optimum-cli export openvino` writes it.
+    A text-generation model needs the detokenizer too (OVMS and openvino-genai decode with
+    it); the export makes both, but an IR or ONNX source may come without them."""
+    if task == "text-generation" and not (model_dir / "openvino_detokenizer.xml").exists():
+        from runner.adapters.model_sources import convert_tokenizer_ir
+
+        return bool(convert_tokenizer_ir(model_dir, ctx.log)["converted"])
     if (model_dir / "openvino_tokenizer.xml").exists():
         return True
     if not (model_dir / "tokenizer_config.json").exists():

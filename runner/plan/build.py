@@ -167,6 +167,8 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
                         "plugin_config": d.plugin_config,
                         "model_name": d.served_name(name),
                         "task": model.task,
+                        # only text-generation serves through OVMS's LLM graph
+                        **({"llm": d.llm} if model.task == "text-generation" else {}),
                     },
                     deps={"model": model_task[name]},
                     labels={"variant": name},

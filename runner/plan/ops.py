@@ -121,7 +121,9 @@ OPS: dict[str, Op] = {
         Op(
             "deploy",
             "runner.adapters.deploy:run",
-            2,  # 2: stable names in a tokenizer IR converted at deploy time
+            # 2: stable names in a tokenizer IR converted at deploy time; 3: text-generation
+            # as OVMS's LLM servable (graph.pbtxt + tokenizer IRs), KServe request samples
+            3,
             ("openvino", "openvino-tokenizers", "optimum-intel", "transformers"),
         ),
     )

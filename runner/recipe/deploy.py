@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runner.core.errors import OvrunError, suggest
@@ -19,6 +19,9 @@ class DeploySpec:
     plugin_config: dict[str, Any]  # PERFORMANCE_HINT + targets.properties + deploy.properties
     model_name: str
     allow_failed: bool = False  # deploy variants that failed a gate or an assert: anyway
+    # text-generation: OVMS LLM calculator options (cache_size, max_num_seqs,
+    # enable_prefix_caching), schema defaults filled in; empty for other tasks
+    llm: dict[str, Any] = field(default_factory=dict)
 
     def served_name(self, variant: str) -> str:
         return f"{self.model_name}-{variant}"
@@ -40,6 +43,13 @@ def parse_deploy(
     formats = [f for f in ("optimum", "ovms", "bundle") if f in raw["formats"]]
     if source is not None and {"optimum", "bundle"} & set(formats):  # a bundle holds optimum/
         _check_optimum_config(doc, source)
+    task = data["model"].get("task")
+    if task != "text-generation" and ("deploy", "llm") in doc.positions:
+        raise OvrunError(
+            f"deploy.llm configures OVMS's LLM pipeline, and this recipe's task is {task}",
+            hint="remove deploy.llm, or set model.task: text-generation",
+            location=doc.location(("deploy", "llm"), key=True),
+        )
     # The recipe's benchmark properties (streams, threads, precision) carry over to serving;
     # deploy.properties can override them for the served configuration.
     plugin = {
@@ -55,6 +65,7 @@ def parse_deploy(
         plugin_config=dict(sorted(plugin.items())),
         model_name=raw.get("model_name") or data["name"],
         allow_failed=bool(raw.get("allow_failed", False)),
+        llm=dict(sorted(raw.get("llm", {}).items())) if task == "text-generation" else {},
     )
 
 

@@ -93,6 +93,41 @@ def test_ovms_repository_layout_and_config(deployed):
     assert str(compiled.get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
     readme = (repo / "README.md").read_text()
     assert f"ovms --config_path {repo}/config.json" in readme
+    assert f"-d @{repo}/tiny-w8.request.json" in readme and "/v2/models/tiny-w8/infer" in readme
+
+
+def test_ovms_config_is_valid_against_ovms_schema(deployed):
+    from ovms_util import schema_errors
+
+    config = json.loads((deployed["out"] / "deploy" / "ovms" / "config.json").read_text())
+    assert schema_errors(config) == []
+    with tarfile.open(deployed["out"] / "deploy" / "tiny-w8.tar.gz") as tar:
+        bundled = json.loads(tar.extractfile("ovms/config.json").read())
+    assert schema_errors(bundled) == [] and bundled == config
+
+
+def test_kserve_request_sample_feeds_the_model(deployed):
+    """The README's infer body names every model input with its KServe type and a shape its
+    data fills, and the token ids are the tokenizer's for the sample sentence."""
+    import numpy as np
+    import openvino as ov
+    from transformers import AutoTokenizer
+
+    from runner.adapters.kserve_request import SAMPLE_TEXT
+
+    repo = deployed["out"] / "deploy" / "ovms"
+    body = json.loads((repo / "tiny-w8.request.json").read_text())
+    model = ov.Core().read_model(repo / "tiny-w8" / "1" / "model.xml")
+    types = {"INT64": np.int64, "INT32": np.int32, "FP32": np.float32}
+    feed = {
+        i["name"]: np.array(i["data"], dtype=types[i["datatype"]]).reshape(i["shape"])
+        for i in body["inputs"]
+    }
+    assert set(feed) == {port.get_any_name() for port in model.inputs}
+    tokenizer = AutoTokenizer.from_pretrained(deployed["out"] / "deploy" / "optimum" / "w8")
+    assert feed["input_ids"][0].tolist() == tokenizer(SAMPLE_TEXT)["input_ids"]
+    result = ov.Core().compile_model(model, "CPU")(feed)
+    assert result[0].shape[:2] == feed["input_ids"].shape
 
 
 def test_bundle_verifies_and_tampering_is_caught(deployed, tmp_path):

@@ -238,6 +238,12 @@ def test_llm_ir_deploy_loads_in_optimum_and_openvino_genai(tmp_path, tiny_causal
     out = tmp_path / "llmdep.out"
     assert (out / "deploy" / "optimum" / "w8" / "openvino_detokenizer.xml").is_file()
     assert load_every_deploy(out, "text-generation") == ["w8"]
+    # an IR source brings no tokenizer IRs: the deploy converts them for OVMS's LLM graph
+    from ovms_util import schema_errors
+
+    served = out / "deploy" / "ovms" / "llmdep-w8"
+    assert (served / "graph.pbtxt").is_file() and (served / "openvino_detokenizer.xml").is_file()
+    assert schema_errors(json.loads((out / "deploy" / "ovms" / "config.json").read_text())) == []
 
 
 @pytest.mark.parametrize("kind", ["ir", "onnx"])
