@@ -28,11 +28,14 @@ Written by ovrun for recipe `{recipe}`. Models: {models}.
 
 ## Serve
 
+From this directory (`deploy/ovms/` of the run; the commands hold no absolute path, so they
+stay true wherever the directory is copied):
+
 ```bash
 # the binary package (ovms on PATH)
-ovms --config_path {here}/config.json --port 9000 --rest_port 8000
+ovms --config_path ./config.json --port 9000 --rest_port 8000
 # or the container
-docker run --rm -v {here}:/models:ro -p 9000:9000 -p 8000:8000 \\
+docker run --rm -v "$PWD":/models:ro -p 9000:9000 -p 8000:8000 \\
   openvino/model_server:latest --config_path /models/config.json --port 9000 --rest_port 8000
 ```
 
@@ -47,7 +50,7 @@ CLASSIC_CALL = """
 curl -s http://localhost:8000/v2/models/{name}            # KServe: inputs, outputs, shapes
 curl -s http://localhost:8000/v1/models/{name}/metadata   # TFS: the same, TFS style
 curl -s -X POST http://localhost:8000/v2/models/{name}/infer \\
-  -H 'Content-Type: application/json' -d @{here}/{name}.request.json
+  -H 'Content-Type: application/json' -d @{name}.request.json
 ```
 
 `{name}.request.json` is a KServe infer body for this model's inputs (one tokenized sample
@@ -102,16 +105,14 @@ def materialize(
                 if request.is_file():  # classic model entries; an LLM graph takes /v3 calls
                     shutil.copy2(request, tmp / "ovms" / request.name)
                 call = CLASSIC_CALL if request.is_file() else LLM_CALL
-                calls.append(call.format(name=name, here=final / "ovms"))
+                calls.append(call.format(name=name))
             if "bundle" in formats:
                 shutil.copy2(src / "bundle.tar.gz", tmp / f"{name}.tar.gz")
         if entries:
             config = {"model_config_list": entries}
             (tmp / "ovms" / "config.json").write_text(json.dumps(config, indent=2) + "\n")
             models = ", ".join(e["config"]["name"] for e in entries)
-            readme = OVMS_README.format(
-                recipe=recipe, models=models, here=final / "ovms", calls="".join(calls)
-            )
+            readme = OVMS_README.format(recipe=recipe, models=models, calls="".join(calls))
             (tmp / "ovms" / "README.md").write_text(readme, encoding="utf-8")
         _swap(tmp, final)
     finally:

@@ -116,7 +116,7 @@ def test_text_generation_deploy_is_an_ovms_llm_servable(llm_deploy: Path) -> Non
     graph = (served / "graph.pbtxt").read_text()
     assert graph == export_script_graph("CPU", plugin, LLMServing(max_num_seqs=4))
     readme = (repo / "README.md").read_text()
-    assert f"ovms --config_path {repo}/config.json" in readme
+    assert "ovms --config_path ./config.json" in readme and str(repo) not in readme
     assert '"model": "chat-w8"' in readme and "/v3/chat/completions" in readme
     assert not list(repo.glob("*.request.json"))  # the LLM is called through /v3, not KServe
     with tarfile.open(llm_deploy / "chat-w8.tar.gz") as tar:
