@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from runner.report import charts, pareto, roofline, vega
@@ -17,6 +18,8 @@ from runner.report.accuracy import accuracy_lines
 from runner.report.resolved import differences, marks, resolved_lines
 from runner.report.stamp import stamp_comment
 from runner.report.stats import cell_value, speedup_verdict
+
+Drawn = Mapping[str, str] | None  # charts of the page being replaced, by digest
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
@@ -59,7 +62,7 @@ def _config(row: dict[str, Any]) -> str:
     return "\n".join(cell.split(":")[1:])  # one dimension per line: tick labels stay narrow
 
 
-def device_chart(results: dict[str, Any], device: str) -> str:
+def device_chart(results: dict[str, Any], device: str, drawn: Drawn = None) -> str:
     """Throughput (with the repeats' range) and median latency per cell, bars per variant."""
     rows = [b for b in _ok(results) if b["device"] == device]
     configs = list(dict.fromkeys(_config(b) for b in rows))
@@ -87,7 +90,7 @@ def device_chart(results: dict[str, Any], device: str) -> str:
         panels, configs, variants, group_title="configuration", series_title="variant"
     )
     title = f"{device}: throughput and median latency per variant and configuration"
-    return vega.to_svg(spec, f"chart-device-{device}", title)
+    return vega.to_svg(spec, f"chart-device-{device}", title, drawn)
 
 
 def _figure_of(results: dict[str, Any], row: dict[str, Any], metric: str):
@@ -107,7 +110,7 @@ def _empty(message: str) -> str:
     return f'<p class="chart-empty muted">{_e(message)}</p>'
 
 
-def pareto_chart(results: dict[str, Any]) -> str:
+def pareto_chart(results: dict[str, Any], drawn: Drawn = None) -> str:
     """Accuracy vs throughput, one series per cell; the Pareto front is joined by a line."""
     metric = results.get("metric") or "accuracy"
     reference = results.get("reference")
@@ -145,7 +148,7 @@ def pareto_chart(results: dict[str, Any]) -> str:
         label_all=len(points) <= 24,
     )
     title = "accuracy vs throughput (lines join the Pareto-optimal variants)"
-    return vega.to_svg(spec, "chart-pareto", title)
+    return vega.to_svg(spec, "chart-pareto", title, drawn)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -154,7 +157,7 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return sorted({points[i] for i in pareto.front(costs)})
 
 
-def size_chart(results: dict[str, Any]) -> str:
+def size_chart(results: dict[str, Any], drawn: Drawn = None) -> str:
     """IR size on disk per variant, the value printed above each bar."""
     sizes = variant_sizes(results)
     names = list(sizes)
@@ -179,16 +182,17 @@ def size_chart(results: dict[str, Any]) -> str:
         height=180.0,
     )
     spec["encoding"].pop("xOffset")  # one bar per group
-    return vega.to_svg(spec, "chart-size", "IR size on disk per variant")
+    return vega.to_svg(spec, "chart-size", "IR size on disk per variant", drawn)
 
 
-def roofline_chart(results: dict[str, Any], device: str) -> str | None:
+def roofline_chart(results: dict[str, Any], device: str, drawn: Drawn = None) -> str | None:
     """The device's roofline, or None when no cell carries the roofline fields."""
     rows = roofline.roofline_rows([b for b in _ok(results) if b["device"] == device])
     if not rows:
         return None
     title = f"{device}: achieved GFLOP/s against arithmetic intensity, under the measured roofs"
-    return vega.to_svg(roofline.roofline_spec(rows, device), f"chart-roofline-{device}", title)
+    spec = roofline.roofline_spec(rows, device)
+    return vega.to_svg(spec, f"chart-roofline-{device}", title, drawn)
 
 
 def variant_sizes(results: dict[str, Any]) -> dict[str, float]:
@@ -431,8 +435,10 @@ def _int8_note(results: dict[str, Any]) -> str:
     )
 
 
-def render(results: dict[str, Any]) -> str:
-    """The whole page for a results document (as written to results.json)."""
+def render(results: dict[str, Any], previous: str | None = None) -> str:
+    """The whole page for a results document (as written to results.json); the charts of
+    ``previous`` (the page being replaced) that did not change are reused, not redrawn."""
+    drawn = vega.drawn_charts(previous)
     devices = list(dict.fromkeys(b["device"] for b in _ok(results)))
     parts = [
         "<!DOCTYPE html>",
@@ -458,11 +464,11 @@ def render(results: dict[str, Any]) -> str:
         parts.append('<p class="muted">no benchmark cell ran</p>')
     for device in devices:
         parts.append(
-            f'<figure class="chart" id="chart-device-{_e(device)}">{device_chart(results, device)}'
+            f'<figure class="chart" id="chart-device-{_e(device)}">{device_chart(results, device, drawn)}'
             f"<figcaption>{_e(device)}: bars are medians over repeats; whiskers span the "
             "repeats' range.</figcaption></figure>"
         )
-    rooflines = [(d, roofline_chart(results, d)) for d in devices]
+    rooflines = [(d, roofline_chart(results, d, drawn)) for d in devices]
     rooflines = [(d, chart) for d, chart in rooflines if chart]
     if rooflines:  # results written before the roofline fields existed: no section
         parts.append("<h2>Distance to the limit (roofline)</h2>")
@@ -475,9 +481,9 @@ def render(results: dict[str, Any]) -> str:
         )
     parts += [
         "<h2>Accuracy vs throughput</h2>",
-        f'<figure class="chart" id="chart-pareto">{pareto_chart(results)}</figure>',
+        f'<figure class="chart" id="chart-pareto">{pareto_chart(results, drawn)}</figure>',
         "<h2>Size and compression</h2>",
-        f'<figure class="chart" id="chart-size">{size_chart(results)}</figure>',
+        f'<figure class="chart" id="chart-size">{size_chart(results, drawn)}</figure>',
         _compression(results),
         "<h2>Resolved properties</h2>",
         '<p class="muted">Read back from each compiled model: what the device really used.</p>',

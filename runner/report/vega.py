@@ -9,12 +9,19 @@ when a report is rendered (`ovrun --help` / `validate` never reach it).
 The SVG is normalised so that several charts can share one page and the same results give
 the same bytes: element ids get the chart's prefix (Vega numbers clip paths per process),
 and each mark's accessible description (Vega's ``aria-label``) is repeated as a ``<title>``
-child, which browsers show as a tooltip."""
+child, which browsers show as a tooltip.
+
+Each chart carries the sha256 of what drew it (spec, title, prefix, library versions) as
+``data-spec``; re-rendering a page (`ovrun report`) reuses the charts of the page it replaces
+whose digest is unchanged, so the engine starts only when a chart changes."""
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 # Pinned so that a vl-convert upgrade that adds a newer default does not change the page.
@@ -58,14 +65,25 @@ CONFIG: dict[str, Any] = {
     "aria": True,
 }
 
+NORMALISE = 1  # bump when normalise() changes what it writes: old pages' charts are redrawn
 _ID = re.compile(r'\bid="([^"]+)"')
+_DRAWN = re.compile(r'<svg [^>]*\bdata-spec="([0-9a-f]{64})".*?</svg>', re.S)
 # a mark Vega described for screen readers: <path ... aria-label="..." .../>
 _MARK = re.compile(r'<(path|text|line|rect|circle)([^>]*?\baria-label="([^"]*)"[^>]*?)(/>|>)')
 
 
-def to_svg(spec: dict[str, Any], prefix: str, title: str) -> str:
+def to_svg(
+    spec: dict[str, Any], prefix: str, title: str, drawn: Mapping[str, str] | None = None
+) -> str:
     """The chart as one ``<svg>`` element: ids under ``prefix``, ``title`` as its text
-    alternative, every described mark with a tooltip."""
+    alternative, every described mark with a tooltip. ``drawn`` (digest -> SVG, from
+    ``drawn_charts``) holds charts already drawn: a match is returned without rendering."""
+    full = {"$schema": f"https://vega.github.io/schema/vega-lite/v{VEGA_LITE[0]}.json", **spec}
+    full.setdefault("description", title)
+    full["config"] = {**CONFIG, **full.get("config", {})}
+    key = digest(full, prefix, title)
+    if drawn and key in drawn:
+        return drawn[key]
     try:
         import vl_convert  # the JS engine starts on the first call; only reports get here
     except ImportError:  # a core dependency, but a page without charts beats no page
@@ -73,11 +91,27 @@ def to_svg(spec: dict[str, Any], prefix: str, title: str) -> str:
             f'<p class="chart-empty muted">{html.escape(title)}: not drawn, vl-convert-python '
             "is not installed (pip install vl-convert-python)</p>"
         )
-    full = {"$schema": f"https://vega.github.io/schema/vega-lite/v{VEGA_LITE[0]}.json", **spec}
-    full.setdefault("description", title)
-    full["config"] = {**CONFIG, **full.get("config", {})}
     text = vl_convert.vegalite_to_svg(full, vl_version=VEGA_LITE, allowed_base_urls=[])
-    return normalise(text, prefix, title)
+    return normalise(text, prefix, title).replace("<svg ", f'<svg data-spec="{key}" ', 1)
+
+
+def digest(spec: dict[str, Any], prefix: str, title: str) -> str:
+    """sha256 of everything a chart's SVG depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        library = version("vl-convert-python")
+    except PackageNotFoundError:
+        library = None
+    preimage = {"spec": spec, "prefix": prefix, "title": title, "vl-convert": library}
+    preimage |= {"vega-lite": VEGA_LITE, "normalise": NORMALISE}
+    text = json.dumps(preimage, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def drawn_charts(page: str | None) -> dict[str, str]:
+    """The charts of an earlier page by digest (empty for no page)."""
+    return {m.group(1): m.group(0) for m in _DRAWN.finditer(page or "")}
 
 
 def normalise(svg: str, prefix: str, title: str) -> str:

@@ -4,6 +4,7 @@ many variants, and byte-identical pages across processes."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -11,7 +12,17 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from charts_util import SVG, charts, marks, rect_of, synthetic_doc, texts, titles, vertices
+from charts_util import (
+    SVG,
+    add_roofline,
+    charts,
+    marks,
+    rect_of,
+    synthetic_doc,
+    texts,
+    titles,
+    vertices,
+)
 from recipes_util import REPO
 
 
@@ -197,3 +208,24 @@ def test_dozens_of_variants_stay_legible():
     fronts = sum(len(vertices(f)) for f in marks(pareto, "front"))
     labels = [t for t in texts(pareto) if t.startswith("search_candidate_")]
     assert len(labels) == fronts < len(points)
+
+
+def test_unchanged_charts_are_reused_and_changed_ones_redrawn(monkeypatch):
+    """Re-rendering takes the charts whose digest did not change from the page it replaces
+    (no engine start); a changed chart is drawn again."""
+    from runner.report.html import render
+
+    doc = add_roofline(synthetic_doc(["fp32", "int8"]))
+    page = render(doc)
+    assert len(re.findall(r'<svg data-spec="[0-9a-f]{64}"', page)) == 4
+    monkeypatch.setitem(sys.modules, "vl_convert", None)  # from here on, drawing is visible
+    assert render(doc, page) == page  # every chart reused, byte for byte
+    changed = copy.deepcopy(doc)
+    changed["evaluations"]["int8"]["value"] = 0.95  # moves a point of the Pareto chart only
+    again = render(changed, page)
+    assert "accuracy vs throughput (lines join the Pareto-optimal variants): not drawn" in again
+    before, after = charts(page), charts(again)
+    assert set(after) == {"chart-device-CPU", "chart-roofline-CPU", "chart-size"}
+    for name, svg in after.items():
+        assert ET.tostring(svg) == ET.tostring(before[name])
+    assert render(doc, None) != page  # without the old page, every chart needs the engine
