@@ -56,15 +56,19 @@ def bar_panels(
     series_title: str,
     legend: bool = True,
     height: float = 200.0,
+    grouped: bool = True,
 ) -> dict[str, Any]:
-    """Grouped bars, one panel per metric, side by side. A panel is
+    """Bars per series within each group (``grouped``; else one bar per group), one panel
+    per metric, side by side. A panel is
     ``{"title", "ylabel", "unit", "kind", "rows": [{group, series, value, low, high}], "labels"}``:
     a whisker spans low..high where they differ from the value; a missing value shows 'n/a'."""
     domain = list(dict.fromkeys(series))
-    many = len(domain) * max(1, len(groups))
+    many = max(1, len(groups)) * (len(domain) if grouped else 1)
     step = 30 if many <= 12 else 18 if many <= 40 else 12
-    if len(domain) == 1 or not panels or len(groups) == len(domain) == many:
-        step = max(step, 44)  # one bar per group: room for its label and value
+    if not grouped:
+        step = 44 if many <= 20 else step  # room for each bar's name and value
+    # a panel no narrower than its title and axis need (else the bars decide the width)
+    width: Any = {"step": step} if step * many >= 320 else 320
     multi_line = "split(datum.label, '\\n')"
     x = {
         "field": "group",
@@ -162,8 +166,8 @@ def bar_panels(
             {
                 "title": panel["title"],
                 "height": height,
-                "width": {"step": step},
-                "encoding": {"x": x, "xOffset": offset},
+                "width": width,
+                "encoding": {"x": x, "xOffset": offset} if grouped else {"x": x},
                 "layer": layers,
             }
         )

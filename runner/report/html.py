@@ -180,8 +180,8 @@ def size_chart(results: dict[str, Any], drawn: Drawn = None) -> str:
         series_title="variant",
         legend=False,
         height=180.0,
+        grouped=False,
     )
-    spec["encoding"].pop("xOffset")  # one bar per group
     return vega.to_svg(spec, "chart-size", "IR size on disk per variant", drawn)
 
 
