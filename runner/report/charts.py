@@ -86,7 +86,12 @@ def bar_panels(
         "sort": domain,
         "scale": {"domain": domain, "range": colors(len(domain))},
         "title": series_title,
-        "legend": {"orient": "bottom", "columns": _legend_columns(len(domain)), "symbolLimit": 0}
+        "legend": {
+            "orient": "bottom",
+            "columns": _legend_columns(len(domain)),
+            "symbolLimit": 0,
+            "columnPadding": 16,
+        }
         if legend
         else None,
     }
@@ -196,7 +201,12 @@ def scatter(
         "sort": domain,
         "scale": {"domain": domain, "range": colors(len(domain))},
         "title": series_title,
-        "legend": {"orient": "bottom", "columns": _legend_columns(len(domain)), "symbolLimit": 0},
+        "legend": {
+            "orient": "bottom",
+            "columns": _legend_columns(len(domain)),
+            "symbolLimit": 0,
+            "columnPadding": 16,
+        },
     }
     x = {"field": "x", "type": "quantitative", "title": x_title, "scale": {"zero": False}}
     y = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False}}

@@ -8,11 +8,14 @@ with no such row gets no chart."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from runner.report import labels
 from runner.report.charts import _legend_columns, colors, finite
 
 FIELDS = ("gflops", "peak_gflops", "intensity", "bandwidth_gbps")
+WIDTH, HEIGHT = 640, 340  # the plot, px: fixed so that labels can be placed from Python
 
 
 def roofline_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -74,13 +77,14 @@ def roofline_spec(rows: list[dict[str, Any]], device: str) -> dict[str, Any]:
     variants = list(dict.fromkeys(p["variant"] for p in points))
     ys = [p["y"] for p in points] + [bandwidth * lo]
     x_scale = {"type": "log", "domain": [lo, hi], "nice": False}
-    y_scale = {"type": "log", "domain": [min(ys) / 4, top * 3], "nice": False}
+    y_lo, y_hi = min(ys) / 4, top * 3
+    y_scale = {"type": "log", "domain": [y_lo, y_hi], "nice": False}
     x = {"field": "x", "type": "quantitative", "title": "arithmetic intensity (flop/byte)"}
     y = {"field": "y", "type": "quantitative", "title": "achieved GFLOP/s"}
     return {
         "title": f"{device}: roofline (log–log)",
-        "width": 640,
-        "height": 340,
+        "width": WIDTH,
+        "height": HEIGHT,
         "encoding": {"x": x | {"scale": x_scale}, "y": y | {"scale": y_scale}},
         "layer": [
             {
@@ -121,26 +125,51 @@ def roofline_spec(rows: list[dict[str, Any]], device: str) -> dict[str, Any]:
                             "orient": "bottom",
                             "columns": _legend_columns(len(variants)),
                             "symbolLimit": 0,
+                            "columnPadding": 16,
                         },
                     },
                     "description": {"field": "tip"},
                 },
             },
+            *_point_labels(points, (lo, hi), (y_lo, y_hi)),
+        ],
+    }
+
+
+def _point_labels(
+    points: list[dict[str, Any]], xs: tuple[float, float], ys: tuple[float, float]
+) -> list[dict[str, Any]]:
+    """One text layer per corner, each cell's label at the corner where it overlaps nothing."""
+
+    def pixel(value: float, lo: float, hi: float, size: float) -> float:
+        return (math.log10(value) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * size
+
+    at = [
+        (pixel(p["x"], *xs, WIDTH), HEIGHT - pixel(p["y"], *ys, HEIGHT), p["label"]) for p in points
+    ]
+    corners = labels.place(at, WIDTH, HEIGHT)
+    layers = []
+    for i, (dx, dy, align) in enumerate(labels.CORNERS):
+        shown = [p for p, c in zip(points, corners, strict=True) if c == i]
+        if not shown:
+            continue
+        layers.append(
             {
-                "data": {"values": points},
+                "data": {"values": shown},
                 "mark": {
                     "type": "text",
-                    "align": "left",
-                    "dx": 6,
-                    "dy": -6,
-                    "fontSize": 10,
-                    "limit": 150,
+                    "align": align,
+                    "dx": dx,
+                    "dy": dy,
+                    "baseline": "alphabetic",
+                    "fontSize": labels.FONT_PX,
+                    "limit": labels.LIMIT_PX,
                     "ariaRoleDescription": "cell label",
                 },
                 "encoding": {"text": {"field": "label"}, "description": {"field": "label"}},
-            },
-        ],
-    }
+            }
+        )
+    return layers
 
 
 def _cell_tip(point: dict[str, Any]) -> str:
@@ -152,15 +181,16 @@ def _cell_tip(point: dict[str, Any]) -> str:
 
 
 def _label_layer(labels: list[dict[str, Any]], align: str) -> dict[str, Any]:
-    """Roof names just above their line's end (right end for compute, left for memory)."""
+    """Roof names by their line's end (right end for compute, left for memory)."""
     return {
         "data": {"values": labels},
         "mark": {
             "type": "text",
             "align": align,
-            "baseline": "bottom",
+            # compute roofs: above the flat end; memory: under the foot of the slope
+            "baseline": "bottom" if align == "right" else "top",
             "dx": -4 if align == "right" else 4,
-            "dy": -4,
+            "dy": -4 if align == "right" else 6,
             "fontSize": 10,
             "color": "#555",
             "ariaRoleDescription": "roof label",

@@ -9,7 +9,16 @@ import math
 import xml.etree.ElementTree as ET
 
 import pytest
-from charts_util import add_roofline, charts, marks, position, synthetic_doc, texts, vertices
+from charts_util import (
+    SVG,
+    add_roofline,
+    charts,
+    marks,
+    position,
+    synthetic_doc,
+    texts,
+    vertices,
+)
 from recipes_util import REPO
 
 
@@ -40,6 +49,32 @@ def test_roofline_has_roofs_and_one_labelled_point_per_cell():
     shown = texts(svg)
     assert set(roofs) <= set(shown) and "memory 20 GB/s" in shown
     assert "arithmetic intensity (flop/byte)" in shown and "achieved GFLOP/s" in shown
+
+
+def test_point_labels_do_not_overlap_and_sit_by_their_point():
+    from runner.report.html import roofline_chart
+    from runner.report.labels import text_width
+
+    doc = _doc()
+    for row in doc["benchmarks"]:  # crowd them: every cell of a variant at one intensity
+        row["variant"] = row["variant"] + "_with_a_longer_name"
+    svg = ET.fromstring(roofline_chart(doc, "CPU"))
+    cell_marks = {m.get("aria-label").split(": ")[0]: m for m in marks(svg, "cell")}
+    points = {name: position(m) for name, m in cell_marks.items()}
+    boxes = []
+    for label in marks(svg, "cell label"):
+        x, y = position(label)
+        w = text_width(label.get("aria-label"))
+        x0 = x - w if label.get("text-anchor") == "end" else x
+        boxes.append((x0, y - 9, x0 + w, y + 2))
+        px, py = points[label.get("aria-label")]
+        assert abs(px - x) <= 7 and abs(py - y) <= 25  # beside its own point
+    # most fit; a label with no free corner is left out, its point keeps the tooltip
+    assert 4 <= len(boxes) <= len(points) == 5
+    assert all(m.find(f"{SVG}title").text.startswith(name) for name, m in cell_marks.items())
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
 def test_axes_are_logarithmic_and_roofs_meet_at_the_ridge():
