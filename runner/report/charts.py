@@ -10,6 +10,7 @@ import colorsys
 import math
 from typing import Any
 
+from runner.report import labels
 from runner.report.vega import PALETTE
 
 NAME_LIMIT = 150  # px: longer names are cut with "…" on axes and legends; tooltips keep them
@@ -183,17 +184,18 @@ def scatter(
     points: list[dict[str, Any]],
     fronts: list[dict[str, Any]],
     *,
+    title: str,
     x_title: str,
     y_title: str,
     series_title: str,
     x_name: str,
     y_name: str,
-    label_all: bool,
     width: float = 640.0,
     height: float = 300.0,
 ) -> dict[str, Any]:
     """Points ``{x, y, label, series, front}`` coloured by series, each series' front joined
-    by a line; labels on every point (``label_all``) or on the front points only."""
+    by a line; labels where they overlap nothing, front points first (the others keep
+    their tooltip)."""
     domain = list(dict.fromkeys(p["series"] for p in points))
     color = {
         "field": "series",
@@ -208,14 +210,27 @@ def scatter(
             "columnPadding": 16,
         },
     }
-    x = {"field": "x", "type": "quantitative", "title": x_title, "scale": {"zero": False}}
-    y = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False}}
+    # fixed domains (padded, not rounded) so that label positions can be computed here
+    x_dom, y_dom = _padded([p["x"] for p in points]), _padded([p["y"] for p in points])
+    x = {"field": "x", "type": "quantitative", "title": x_title}
+    x["scale"] = {"zero": False, "nice": False, "domain": list(x_dom)}
+    y = {"field": "y", "type": "quantitative", "title": y_title}
+    y["scale"] = {"zero": False, "nice": False, "domain": list(y_dom)}
     points = [
         p | {"tip": f"{p['label']} · {p['series']}: {x_name} {p['x']:,.4g}, {y_name} {p['y']:.4g}"}
         for p in points
     ]
-    labelled = [p for p in points if label_all or p["front"]]
+    order = sorted(range(len(points)), key=lambda i: (not points[i]["front"], i))
+    labelled = [points[i] for i in order]
+    at = [
+        (
+            (p["x"] - x_dom[0]) / (x_dom[1] - x_dom[0]) * width,
+            height - (p["y"] - y_dom[0]) / (y_dom[1] - y_dom[0]) * height,
+        )
+        for p in labelled
+    ]
     return {
+        "title": title,
         "width": width,
         "height": height,
         "encoding": {"x": x, "y": y, "color": color},
@@ -246,18 +261,13 @@ def scatter(
                 },
                 "encoding": {"description": {"field": "tip"}},
             },
-            {
-                "data": {"values": labelled},
-                "mark": {
-                    "type": "text",
-                    "align": "left",
-                    "dx": 6,
-                    "dy": -6,
-                    "fontSize": 10,
-                    "limit": 130,
-                    "aria": False,
-                },
-                "encoding": {"text": {"field": "label"}, "color": {"value": "#1d1d1f"}},
-            },
+            *labels.label_layers(labelled, at, (width, height), "point label"),
         ],
     }
+
+
+def _padded(values: list[float]) -> tuple[float, float]:
+    """The values' range with 8% margins (a single value gets a small one)."""
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.08 if hi > lo else (abs(hi) * 0.02 or 1.0)
+    return lo - pad, hi + pad

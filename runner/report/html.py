@@ -137,17 +137,17 @@ def pareto_chart(results: dict[str, Any], drawn: Drawn = None) -> str:
         fronts += [{"x": x, "y": y, "series": str(cell)} for x, y in front]
     if not points:
         return _empty("no accuracy figures (no evaluate: section)")
+    title = "accuracy vs throughput (lines join the Pareto-optimal variants)"
     spec = charts.scatter(
         points,
         fronts,
+        title=title,
         x_title="throughput (samples/s) — higher is better",
         y_title=f"{metric} vs {reference or 'reference'} — higher is better",
         series_title="cell",
         x_name="throughput (samples/s)",
         y_name=str(metric),
-        label_all=len(points) <= 24,
     )
-    title = "accuracy vs throughput (lines join the Pareto-optimal variants)"
     return vega.to_svg(spec, "chart-pareto", title, drawn)
 
 

@@ -8,6 +8,7 @@ by their spec (explicit domains, no 'nice' rounding)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 FONT_PX = 10.0
 LIMIT_PX = 240.0  # longer labels are cut with "…" by Vega (the mark's text limit)
@@ -62,3 +63,38 @@ def place(
                 break
         out.append(choice)
     return out
+
+
+def label_layers(
+    items: list[dict[str, Any]],
+    at: Sequence[tuple[float, float]],
+    size: tuple[float, float],
+    role: str,
+) -> list[dict[str, Any]]:
+    """Vega-Lite text layers labelling ``items`` (each with a ``label``) at pixel positions
+    ``at`` in a plot of ``size``: one layer per corner used, in the items' order of
+    priority; items whose label fits nowhere get none."""
+    corners = place([(x, y, item["label"]) for (x, y), item in zip(at, items, strict=True)], *size)
+    layers = []
+    for i, (dx, dy, align) in enumerate(CORNERS):
+        shown = [item for item, c in zip(items, corners, strict=True) if c == i]
+        if not shown:
+            continue
+        layers.append(
+            {
+                "data": {"values": shown},
+                "mark": {
+                    "type": "text",
+                    "align": align,
+                    "dx": dx,
+                    "dy": dy,
+                    "baseline": "alphabetic",
+                    "fontSize": FONT_PX,
+                    "limit": LIMIT_PX,
+                    "color": "#1d1d1f",
+                    "ariaRoleDescription": role,
+                },
+                "encoding": {"text": {"field": "label"}, "description": {"field": "label"}},
+            }
+        )
+    return layers

@@ -147,29 +147,7 @@ def _point_labels(
     at = [
         (pixel(p["x"], *xs, WIDTH), HEIGHT - pixel(p["y"], *ys, HEIGHT), p["label"]) for p in points
     ]
-    corners = labels.place(at, WIDTH, HEIGHT)
-    layers = []
-    for i, (dx, dy, align) in enumerate(labels.CORNERS):
-        shown = [p for p, c in zip(points, corners, strict=True) if c == i]
-        if not shown:
-            continue
-        layers.append(
-            {
-                "data": {"values": shown},
-                "mark": {
-                    "type": "text",
-                    "align": align,
-                    "dx": dx,
-                    "dy": dy,
-                    "baseline": "alphabetic",
-                    "fontSize": labels.FONT_PX,
-                    "limit": labels.LIMIT_PX,
-                    "ariaRoleDescription": "cell label",
-                },
-                "encoding": {"text": {"field": "label"}, "description": {"field": "label"}},
-            }
-        )
-    return layers
+    return labels.label_layers(points, [(x, y) for x, y, _ in at], (WIDTH, HEIGHT), "cell label")
 
 
 def _cell_tip(point: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from charts_util import (
     add_roofline,
     charts,
     marks,
+    position,
     rect_of,
     synthetic_doc,
     texts,
@@ -92,6 +93,7 @@ def test_size_chart_and_pareto_chart_show_every_variant():
         (line,) = [f for f in fronts if f.get("aria-label") == cell]
         assert len(vertices(line)) == len(pareto_front(pts))
     shown = texts(pareto)
+    assert "accuracy vs throughput (lines join the Pareto-optimal variants)" in shown
     assert "throughput (samples/s) — higher is better" in shown
     assert "cosine vs fp32 — higher is better" in shown
 
@@ -190,6 +192,7 @@ def test_edge_cases_render_readable_charts():
 
 def test_dozens_of_variants_stay_legible():
     from runner.report.html import device_chart, pareto_chart, size_chart
+    from runner.report.labels import LIMIT_PX, text_width
 
     names = [f"search_candidate_{i:02d}" for i in range(40)]
     doc = synthetic_doc(names)
@@ -204,10 +207,18 @@ def test_dozens_of_variants_stay_legible():
     pareto = ET.fromstring(pareto_chart(doc))
     points = marks(pareto, "point")
     assert len(points) == 80
-    # beyond 24 points only the front is labelled (the rest keep their tooltip)
-    fronts = sum(len(vertices(f)) for f in marks(pareto, "front"))
-    labels = [t for t in texts(pareto) if t.startswith("search_candidate_")]
-    assert len(labels) == fronts < len(points)
+    # labels go where they overlap nothing (front points first); the rest keep a tooltip
+    placed = marks(pareto, "point label")
+    assert 0 < len(placed) < len(points)
+    boxes = []
+    for label in placed:
+        x, y = position(label)
+        w = min(text_width(label.get("aria-label")), LIMIT_PX)
+        x0 = x - w if label.get("text-anchor") == "end" else x
+        boxes.append((x0, y - 9, x0 + w, y + 2))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
 def test_unchanged_charts_are_reused_and_changed_ones_redrawn(monkeypatch):
