@@ -30,7 +30,7 @@ def colors(n: int) -> list[str]:
     return out
 
 
-def _legend_columns(n: int) -> int:
+def legend_columns(n: int) -> int:
     return 1 if n <= 1 else min(n, 6)
 
 
@@ -89,7 +89,7 @@ def bar_panels(
         "title": series_title,
         "legend": {
             "orient": "bottom",
-            "columns": _legend_columns(len(domain)),
+            "columns": legend_columns(len(domain)),
             "symbolLimit": 0,
             "columnPadding": 16,
         }
@@ -205,7 +205,7 @@ def scatter(
         "title": series_title,
         "legend": {
             "orient": "bottom",
-            "columns": _legend_columns(len(domain)),
+            "columns": legend_columns(len(domain)),
             "symbolLimit": 0,
             "columnPadding": 16,
         },

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from runner.report import labels
-from runner.report.charts import _legend_columns, colors, finite
+from runner.report.charts import colors, finite, legend_columns
 
 FIELDS = ("gflops", "peak_gflops", "intensity", "bandwidth_gbps")
 WIDTH, HEIGHT = 640, 340  # the plot, px: fixed so that labels can be placed from Python
@@ -123,7 +123,7 @@ def roofline_spec(rows: list[dict[str, Any]], device: str) -> dict[str, Any]:
                         "title": "variant",
                         "legend": {
                             "orient": "bottom",
-                            "columns": _legend_columns(len(variants)),
+                            "columns": legend_columns(len(variants)),
                             "symbolLimit": 0,
                             "columnPadding": 16,
                         },
