@@ -57,7 +57,7 @@ bundle = vl_convert.javascript_bundle(vl_version="6.4")
 t_bundle = time.perf_counter() - t1
 t1 = time.perf_counter()
 specs = []  # the report's own specs, caught where they would be rendered
-html.vega.to_svg = lambda spec, prefix, title: specs.append(spec) or ""
+html.vega.to_svg = lambda spec, prefix, title, drawn=None: specs.append(spec) or ""
 html.device_chart(doc, "CPU"); html.pareto_chart(doc); html.size_chart(doc)
 html.roofline_chart(doc, "CPU")
 page = "<script>" + bundle + "</script>" + "".join(
