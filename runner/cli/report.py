@@ -37,7 +37,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         else (run_dir if run_dir.is_dir() else run_dir.parent) / "report.html"
     )
     try:
-        page = render(doc)
+        previous = out.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # no page yet (or not ours): draw every chart
+        previous = None
+    try:
+        page = render(doc, previous)
     except (KeyError, TypeError, ValueError) as exc:  # valid by the schema, yet not renderable
         raise OvrunError(
             f"{args.run_dir}: results.json cannot be rendered ({type(exc).__name__}: {exc})",

@@ -62,15 +62,17 @@ def write_html(doc: dict[str, Any], out_dir: Path, console) -> Path | None:
     path = out_dir / "report.html"
     shown = json.loads(json.dumps(doc, sort_keys=True, default=str))
     try:
-        if path.read_text(encoding="utf-8").rstrip().endswith(stamp_comment(shown)):
-            return path  # same results as the page already shows: no redraw
-    except OSError:
-        pass
+        previous = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        previous = None
+    if previous and previous.rstrip().endswith(stamp_comment(shown)):
+        return path  # same results as the page already shows: no redraw
     try:
         from runner.report.html import render
     except ImportError as exc:  # a partial install of ovrun itself
         console.print(f"report.html not written: {exc}", style="yellow", highlight=False)
         return None
     # render what results.json holds (same key order), so `ovrun report` reproduces the page
-    write_text_atomic(path, render(shown))
+    # the charts that did not change are taken from the page being replaced, not redrawn
+    write_text_atomic(path, render(shown, previous))
     return path

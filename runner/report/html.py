@@ -1,23 +1,27 @@
 """report.html: one self-contained page (inline CSS and SVG, no script, no network).
 
-Charts are written as SVG text by runner.report.svg (no plotting library: rendering costs
-milliseconds and the same results give the same bytes), so the file can be mailed,
-archived in CI or opened offline."""
+Charts are Vega-Lite specs rendered to static SVG by vl-convert (runner.report.vega; the
+choice is measured in docs/charts.md): text stays text, every mark carries its description
+as a tooltip, and the same results give the same bytes, so the file can be mailed, archived
+in CI or opened offline."""
 
 from __future__ import annotations
 
 import html
 import math
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from runner.report import pareto, svg
+from runner.report import charts, pareto, roofline, vega
 from runner.report.accuracy import accuracy_lines
 from runner.report.labelled import task_cells, task_columns, task_lines
 from runner.report.resolved import differences, marks, resolved_lines
 from runner.report.roofline_text import peak_text, peak_title
 from runner.report.stamp import stamp_comment
 from runner.report.stats import cell_value, speedup_verdict
+
+Drawn = Mapping[str, str] | None  # charts of the page being replaced, by digest
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
@@ -60,35 +64,35 @@ def _config(row: dict[str, Any]) -> str:
     return "\n".join(cell.split(":")[1:])  # one dimension per line: tick labels stay narrow
 
 
-def device_chart(results: dict[str, Any], device: str) -> str:
+def device_chart(results: dict[str, Any], device: str, drawn: Drawn = None) -> str:
     """Throughput (with the repeats' range) and median latency per cell, bars per variant."""
     rows = [b for b in _ok(results) if b["device"] == device]
     configs = list(dict.fromkeys(_config(b) for b in rows))
     variants = [v for v in _variants(results) if any(b["variant"] == v for b in rows)]
     panels = [
-        svg.BarPanel(
-            f"{device}: throughput",
-            "throughput (samples/s)",
-            "samples/s",
-            kind="bar bar-throughput",
-        ),
-        svg.BarPanel(
-            f"{device}: median latency", "median latency (ms)", "ms", kind="bar bar-latency"
-        ),
+        {"title": f"{device}: throughput", "ylabel": "throughput (samples/s)"}
+        | {"kind": "bar-throughput", "unit": "samples/s"},
+        {"title": f"{device}: median latency", "ylabel": "median latency (ms)"}
+        | {"kind": "bar-latency", "unit": "ms"},
     ]
-    for i, variant in enumerate(variants):
-        for j, config in enumerate(configs):
-            row = next((b for b in rows if b["variant"] == variant and _config(b) == config), None)
-            if row is None:
-                continue
-            for panel, metric in zip(panels, ("throughput", "latency_median"), strict=True):
-                panel.values[(j, i)] = _figure_of(results, row, metric)
-    return svg.bar_chart(
-        f"{device}: throughput and median latency per variant and configuration",
-        panels,
-        configs,
-        variants,
+    for panel, metric in zip(panels, ("throughput", "latency_median"), strict=True):
+        panel["rows"] = []
+        for variant in variants:
+            for config in configs:
+                row = next(
+                    (b for b in rows if b["variant"] == variant and _config(b) == config), None
+                )
+                if row is not None:
+                    value, low, high = _figure_of(results, row, metric)
+                    panel["rows"].append(
+                        {"group": config, "series": variant, "value": value}
+                        | {"low": low, "high": high}
+                    )
+    spec = charts.bar_panels(
+        panels, configs, variants, group_title="configuration", series_title="variant"
     )
+    title = f"{device}: throughput and median latency per variant and configuration"
+    return vega.to_svg(spec, f"chart-device-{device}", title, drawn)
 
 
 def _figure_of(results: dict[str, Any], row: dict[str, Any], metric: str):
@@ -97,13 +101,18 @@ def _figure_of(results: dict[str, Any], row: dict[str, Any], metric: str):
         found = cell_value(results, row["task"], metric)
     except (KeyError, TypeError):  # a hand-edited or partial results document
         return None, None, None
-    if isinstance(found, str) or not svg.finite(found[0]):
+    if isinstance(found, str) or not charts.finite(found[0]):
         return None, None, None
     value, lo, hi, _ = found
-    return value, lo if svg.finite(lo) else None, hi if svg.finite(hi) else None
+    return value, lo if charts.finite(lo) else None, hi if charts.finite(hi) else None
 
 
-def pareto_chart(results: dict[str, Any]) -> str:
+def _empty(message: str) -> str:
+    """What a chart's figure holds when there is nothing to draw: the reason, as text."""
+    return f'<p class="chart-empty muted">{_e(message)}</p>'
+
+
+def pareto_chart(results: dict[str, Any], drawn: Drawn = None) -> str:
     """Accuracy vs throughput, one series per cell; the Pareto front is joined by a line."""
     metric = results.get("metric") or "accuracy"
     reference = results.get("reference")
@@ -114,26 +123,34 @@ def pareto_chart(results: dict[str, Any]) -> str:
             return 1.0
         return (evaluations.get(variant) or {}).get("value")
 
-    series = []
+    points, fronts = [], []
     for cell in dict.fromkeys(b.get("cell") for b in _ok(results)):
-        points = [
+        found = [
             (b["throughput"], accuracy(b["variant"]), b["variant"])
             for b in _ok(results)
             if b.get("cell") == cell
-            and svg.finite(accuracy(b["variant"]))
-            and svg.finite(b.get("throughput"))
+            and charts.finite(accuracy(b["variant"]))
+            and charts.finite(b.get("throughput"))
         ]
-        front = pareto_front([(p[0], p[1]) for p in points])
-        series.append(svg.Series(str(cell), points, front))
-    return svg.scatter_chart(
-        "accuracy vs throughput (lines join the Pareto-optimal variants)",
-        "throughput (samples/s) — higher is better",
-        f"{metric} vs {reference or 'reference'} — higher is better",
-        series,
-        empty="no accuracy figures (no evaluate: section)",
+        front = pareto_front([(p[0], p[1]) for p in found])
+        for x, y, name in found:
+            on_front = (x, y) in front
+            points.append({"x": x, "y": y, "label": name, "series": str(cell), "front": on_front})
+        fronts += [{"x": x, "y": y, "series": str(cell)} for x, y in front]
+    if not points:
+        return _empty("no accuracy figures (no evaluate: section)")
+    title = "accuracy vs throughput (lines join the Pareto-optimal variants)"
+    spec = charts.scatter(
+        points,
+        fronts,
+        title=title,
+        x_title="throughput (samples/s) — higher is better",
+        y_title=f"{metric} vs {reference or 'reference'} — higher is better",
+        series_title="cell",
         x_name="throughput (samples/s)",
         y_name=str(metric),
     )
+    return vega.to_svg(spec, "chart-pareto", title, drawn)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -142,29 +159,42 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return sorted({points[i] for i in pareto.front(costs)})
 
 
-def size_chart(results: dict[str, Any]) -> str:
+def size_chart(results: dict[str, Any], drawn: Drawn = None) -> str:
     """IR size on disk per variant, the value printed above each bar."""
     sizes = variant_sizes(results)
     names = list(sizes)
-    panel = svg.BarPanel(
-        "model size per variant",
-        "IR size on disk (MB)",
-        "MB",
-        {(g, 0): (sizes[n], None, None) for g, n in enumerate(names)},
-        value_labels=True,
-        kind="bar bar-size",
-    )
     if not names:
-        return svg.message_chart("model size per variant", "no model sizes recorded")
-    return svg.bar_chart(
-        "IR size on disk per variant",
+        return _empty("no model sizes recorded")
+    panel = {
+        "title": "model size per variant",
+        "ylabel": "IR size on disk (MB)",
+        "kind": "bar-size",
+        "unit": "MB",
+        "format": ".1f",
+        "labels": True,
+        "rows": [{"group": n, "series": n, "value": sizes[n]} for n in names],
+    }
+    spec = charts.bar_panels(
         [panel],
         names,
-        [""],
-        color_by_group=True,
+        names,
+        group_title="variant",
+        series_title="variant",
         legend=False,
-        plot_height=180.0,
+        height=180.0,
+        grouped=False,
     )
+    return vega.to_svg(spec, "chart-size", "IR size on disk per variant", drawn)
+
+
+def roofline_chart(results: dict[str, Any], device: str, drawn: Drawn = None) -> str | None:
+    """The device's roofline, or None when no cell carries the roofline fields."""
+    rows = roofline.roofline_rows([b for b in _ok(results) if b["device"] == device])
+    if not rows:
+        return None
+    title = f"{device}: achieved GFLOP/s against arithmetic intensity, under the measured roofs"
+    spec = roofline.roofline_spec(rows, device)
+    return vega.to_svg(spec, f"chart-roofline-{device}", title, drawn)
 
 
 def variant_sizes(results: dict[str, Any]) -> dict[str, float]:
@@ -409,8 +439,10 @@ def _int8_note(results: dict[str, Any]) -> str:
     )
 
 
-def render(results: dict[str, Any]) -> str:
-    """The whole page for a results document (as written to results.json)."""
+def render(results: dict[str, Any], previous: str | None = None) -> str:
+    """The whole page for a results document (as written to results.json); the charts of
+    ``previous`` (the page being replaced) that did not change are reused, not redrawn."""
+    drawn = vega.drawn_charts(previous)
     devices = list(dict.fromkeys(b["device"] for b in _ok(results)))
     parts = [
         "<!DOCTYPE html>",
@@ -439,15 +471,26 @@ def render(results: dict[str, Any]) -> str:
         parts.append('<p class="muted">no benchmark cell ran</p>')
     for device in devices:
         parts.append(
-            f'<figure class="chart" id="chart-device-{_e(device)}">{device_chart(results, device)}'
+            f'<figure class="chart" id="chart-device-{_e(device)}">{device_chart(results, device, drawn)}'
             f"<figcaption>{_e(device)}: bars are medians over repeats; whiskers span the "
             "repeats' range.</figcaption></figure>"
         )
+    rooflines = [(d, roofline_chart(results, d, drawn)) for d in devices]
+    rooflines = [(d, chart) for d, chart in rooflines if chart]
+    if rooflines:  # results written before the roofline fields existed: no section
+        parts.append("<h2>Distance to the limit (roofline)</h2>")
+    for device, chart in rooflines:
+        parts.append(
+            f'<figure class="chart" id="chart-roofline-{_e(device)}">{chart}'
+            f"<figcaption>{_e(device)}: one point per cell (achieved GFLOP/s at its arithmetic "
+            "intensity); the flat lines are the compute roofs measured per precision, the "
+            "slanted one the measured memory bandwidth.</figcaption></figure>"
+        )
     parts += [
         "<h2>Accuracy vs throughput</h2>",
-        f'<figure class="chart" id="chart-pareto">{pareto_chart(results)}</figure>',
+        f'<figure class="chart" id="chart-pareto">{pareto_chart(results, drawn)}</figure>',
         "<h2>Size and compression</h2>",
-        f'<figure class="chart" id="chart-size">{size_chart(results)}</figure>',
+        f'<figure class="chart" id="chart-size">{size_chart(results, drawn)}</figure>',
         _compression(results),
         "<h2>Resolved properties</h2>",
         '<p class="muted">Read back from each compiled model: what the device really used.</p>',

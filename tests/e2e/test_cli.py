@@ -4,7 +4,7 @@ import sys
 import pytest
 from recipes_util import REPO, minimal_recipe, ovrun, write
 
-HEAVY = ("openvino", "nncf", "torch", "transformers", "networkx", "optimum")
+HEAVY = ("openvino", "nncf", "torch", "transformers", "networkx", "optimum", "vl_convert")
 
 
 def _imported_after(code: str) -> list[str]:

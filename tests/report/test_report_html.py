@@ -1,22 +1,19 @@
 """A real run on a tiny BERT (FP32 vs INT8 PTQ, CPU + an absent GPU, two hints, two repeats):
 results.json against its schema, report.html in headless Chromium, `ovrun report`,
-`ovrun compare`, and `assert:` exit codes (slow). Then the charts on synthetic results
-(fast): one bar per ok cell, heights proportional, escaping, determinism, edge cases, and
-no plotting library imported."""
+`ovrun compare`, and `assert:` exit codes (slow); pages rendered offline in Chromium with
+every network request the page makes recorded (none allowed). The charts on synthetic
+results are checked in test_report_charts.py and test_roofline_chart.py."""
 
 from __future__ import annotations
 
 import json
-import math
-import os
 import re
 import shutil
 import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from charts_util import add_roofline, charts, marks, synthetic_doc
 from recipes_util import REPO, ovrun
 
 slow = pytest.mark.slow  # the real run plus Chromium: ~1 min here
@@ -130,6 +127,9 @@ def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
         f"--user-data-dir={tmp / 'chromium-profile'}",
         "--enable-logging=stderr",
         "--v=0",
+        # offline: no host name resolves, and the net log records what the page asked for
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--log-net-log={tmp / 'netlog.json'}",
     ]
     return subprocess.run(
         [exe, *flags, *args], capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL
@@ -138,6 +138,25 @@ def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
 
 def _console_messages(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+def _page_requests(tmp: Path) -> list[str]:
+    """URLs the page loaded in the last _chromium call asked for over the network (the
+    browser's own background requests, outside the file:// page, are left out)."""
+    text = (tmp / "netlog.json").read_text()
+    try:
+        events = json.loads(text)["events"]
+    except json.JSONDecodeError:  # cut short at exit: close the event list
+        events = json.loads(text.rstrip().rstrip(",") + "]}")["events"]
+    return sorted(
+        {
+            e["params"]["url"]
+            for e in events
+            if "initiator" in (e.get("params") or {})
+            and "url" in e["params"]
+            and str(e["params"].get("network_isolation_key", "")).startswith("file://")
+        }
+    )
 
 
 @slow
@@ -154,12 +173,13 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     assert "chart-device-GPU" not in dom.stdout  # skipped device: no empty chart
     assert dom.stdout.count("<svg") >= 3
     assert _console_messages(dom.stderr) == []
+    assert _page_requests(tmp_path) == []
     # one throughput bar per ok cell, as text-bearing SVG (no outlined glyphs)
     doc = json.loads((run["out"] / "results.json").read_text())
-    ok = [b for b in doc["benchmarks"] if b["status"] == "ok"]
-    bars = _bars(_charts(text)["chart-device-CPU"], "bar-throughput")
-    assert sorted((b.get("data-series"), float(b.get("data-value"))) for b in bars) == sorted(
-        (b["variant"], float(f"{b['throughput']:.6g}")) for b in ok if b["device"] == "CPU"
+    ok = [b for b in doc["benchmarks"] if b["status"] == "ok" and b["device"] == "CPU"]
+    bars = marks(charts(text)["chart-device-CPU"], "bar-throughput")
+    assert sorted(b.get("aria-label").split(": ")[0] for b in bars) == sorted(
+        f"{b['variant']} · {b['hint']}" for b in ok
     )
     assert "<text" in text and "matplotlib" not in text
     shot = tmp_path / "report.png"
@@ -175,6 +195,16 @@ def test_console_error_detection_works(tmp_path):
     page.write_text("<html><body><script>console.error('boom')</script></body></html>")
     done = _chromium("--dump-dom", page.as_uri(), tmp=tmp_path)
     assert any("boom" in line for line in _console_messages(done.stderr))
+
+
+@slow
+def test_network_request_detection_works(tmp_path):
+    """The no-network check can fail: a page that loads an image over http is caught."""
+    page = tmp_path / "net.html"
+    page.write_text('<html><body><img src="http://example.invalid/x.png"></body></html>')
+    done = _chromium("--dump-dom", page.as_uri(), tmp=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _page_requests(tmp_path) == ["http://example.invalid/x.png"]
 
 
 @slow
@@ -226,293 +256,24 @@ def test_compare_rejects_a_dir_without_results(tmp_path):
     assert result.stderr.startswith("ovrun: error: no results.json in")
 
 
-# --- the charts on synthetic results (fast) -----------------------------------------------
-
-SVG = "{http://www.w3.org/2000/svg}"
-
-
-def _doc(
-    variants: list[str],
-    cells: tuple[str, ...] = ("CPU:LATENCY", "CPU:THROUGHPUT"),
-    skipped: tuple[tuple[str, str], ...] = (),
-    evaluate: bool = True,
-) -> dict:
-    """A results document shaped like results.json, with made-up but plausible figures."""
-    benchmarks = []
-    for k, variant in enumerate(variants):
-        for cell in cells:
-            device, hint = cell.split(":")[:2]
-            row = {"task": f"bench:{variant}:{cell}", "variant": variant, "cell": cell}
-            row |= {"device": device, "hint": hint}
-            if (variant, cell) in skipped:
-                benchmarks.append(row | {"status": "skipped", "reason": "device not available"})
-                continue
-            tput = 100.0 + 37.5 * k + (60.0 if hint == "THROUGHPUT" else 0.0)
-            lat = 1000.0 / tput
-            repeats = [
-                {"throughput": tput * f, "latency_ms": {"median": lat / f}}
-                for f in (0.97, 1.0, 1.02)
-            ]
-            row |= {
-                "status": "ok",
-                "throughput": tput,
-                "latency_ms": {"median": lat, "p90": lat * 1.1, "p99": lat * 1.2},
-                "repeats": repeats,
-                "spread": {"throughput": {"relative": 0.05}},
-                "size_bytes": int(90e6 / (k + 1)),
-            }
-            benchmarks.append(row)
-    return {
-        "schema": "ovrun.results/2",
-        "recipe": "synthetic",
-        "reference": variants[0] if variants else None,
-        "metric": "cosine",
-        "variants": {
-            v: {"compression": None if k == 0 else {"op": "quantize"}}
-            for k, v in enumerate(variants)
-        },
-        "evaluations": {
-            v: {"value": 1.0 - 0.004 * k + 0.0001 * k * k, "accuracy_drop": 0.004 * k}
-            for k, v in enumerate(variants)
-            if k and evaluate
-        },
-        "benchmarks": benchmarks,
-        "host": {"host": {"cpu_model": "Test CPU", "cpu_flags_relevant": ["avx512_vnni"]}},
-        "run": {"started": 1_700_000_000},
-    }
-
-
-def _charts(page: str) -> dict[str, ET.Element]:
-    """Each <figure class="chart" id=...>'s SVG, parsed as XML (so it must be well formed)."""
-    found = re.findall(r'<figure class="chart" id="([^"]+)">(<svg.*?</svg>)', page, re.S)
-    return {name: ET.fromstring(text) for name, text in found}
-
-
-def _bars(svg: ET.Element, kind: str) -> list[ET.Element]:
-    return [r for r in svg.iter(f"{SVG}rect") if kind in (r.get("class") or "").split()]
-
-
-def _texts(svg: ET.Element) -> list[str]:
-    """The visible strings of the <text> elements (tooltips left out)."""
-    out = []
-    for t in svg.iter(f"{SVG}text"):
-        parts = [t.text or ""]
-        for child in t:
-            parts += [child.text or "" if child.tag == f"{SVG}tspan" else "", child.tail or ""]
-        out.append("".join(parts))
-    return out
-
-
-def test_one_bar_per_ok_cell_with_heights_proportional_to_throughput():
-    from runner.report.html import device_chart
-
-    doc = _doc(["fp32", "int8", "int4"], skipped=(("int4", "CPU:LATENCY"),))
-    svg = ET.fromstring(device_chart(doc, "CPU"))
-    ok = [b for b in doc["benchmarks"] if b["status"] == "ok"]
-    bars = _bars(svg, "bar-throughput")
-    assert len(bars) == len(ok) == 5 and len(_bars(svg, "bar-latency")) == 5
-    assert sorted((b.get("data-series"), b.get("data-group")) for b in bars) == sorted(
-        (b["variant"], b["hint"]) for b in ok
-    )
-    heights = {(b.get("data-series"), b.get("data-group")): float(b.get("height")) for b in bars}
-    ratios = [heights[(b["variant"], b["hint"])] / b["throughput"] for b in ok]
-    assert max(ratios) - min(ratios) < 1e-3 * max(ratios)
-    bottoms = {round(float(b.get("y")) + float(b.get("height")), 1) for b in bars}
-    assert len(bottoms) == 1  # all bars stand on the same zero line
-    whiskers = [line for line in svg.iter(f"{SVG}line") if line.get("class") == "whisker"]
-    assert len(whiskers) == 10  # the repeats' range, on every bar of both panels
-    texts = _texts(svg)
-    assert "CPU: throughput" in texts and "throughput (samples/s)" in texts
-    assert "median latency (ms)" in texts and {"LATENCY", "THROUGHPUT"} <= set(texts)
-    assert {"fp32", "int8", "int4"} <= set(texts)  # the legend
-    assert all(svg.find(f".//{SVG}{tag}") is None for tag in ("path", "image", "script"))
-
-
-def test_size_chart_and_pareto_chart_show_every_variant():
-    from runner.report.html import pareto_chart, pareto_front, size_chart, variant_sizes
-
-    doc = _doc(["fp32", "int8", "int4"])
-    size = ET.fromstring(size_chart(doc))
-    bars = _bars(size, "bar-size")
-    sizes = variant_sizes(doc)
-    assert [b.get("data-group") for b in bars] == list(sizes) == ["fp32", "int8", "int4"]
-    k = float(bars[0].get("height")) / sizes["fp32"]
-    for bar in bars:
-        assert float(bar.get("height")) == pytest.approx(k * sizes[bar.get("data-group")], abs=0.02)
-    assert "IR size on disk (MB)" in _texts(size) and "90.0" in _texts(size)
-
-    pareto = ET.fromstring(pareto_chart(doc))
-    points = [c for c in pareto.iter(f"{SVG}circle") if c.get("class") == "point"]
-    assert len(points) == 6  # 3 variants × 2 cells, all with an accuracy
-    assert {p.get("data-label") for p in points} == {"fp32", "int8", "int4"}
-    labels = [t for t in pareto.iter(f"{SVG}text") if t.get("class") == "point-label"]
-    assert len(labels) == 6
-    fronts = [p for p in pareto.iter(f"{SVG}polyline") if p.get("class") == "front"]
-    for cell, line in zip(("CPU:LATENCY", "CPU:THROUGHPUT"), fronts, strict=True):
-        pts = [
-            (b["throughput"], 1.0 - 0.004 * k + 0.0001 * k * k)
-            for k, b in enumerate(b for b in doc["benchmarks"] if b["cell"] == cell)
-        ]
-        assert len(line.get("points").split()) == len(pareto_front(pts))
-    front_marks = sum(p.get("data-front") == "1" for p in points)
-    assert front_marks == sum(len(line.get("points").split()) for line in fronts)
-    texts = _texts(pareto)
-    assert "throughput (samples/s) — higher is better" in texts
-    assert "cosine vs fp32 — higher is better" in texts
-
-
-def test_user_strings_are_escaped():
-    from runner.report.html import render
-
-    nasty = ["a<b>&\"c'", "</svg><script>alert(1)</script>", "x]]>&amp;"]
-    doc = _doc(["fp32", *nasty], cells=("CPU:LATENCY", 'CPU:<T&"X>'))
-    page = render(doc)
-    assert "<script" not in page and "<b>" not in page
-    charts = _charts(page)
-    assert set(charts) == {"chart-device-CPU", "chart-pareto", "chart-size"}
-    for svg in charts.values():  # parsed back: the exact strings, as text
-        found = set(_texts(svg)) | {t.text for t in svg.iter(f"{SVG}title")}
-        assert set(nasty) <= found
-    assert 'CPU:<T&"X>' in _texts(charts["chart-device-CPU"]) or '<T&"X>' in _texts(
-        charts["chart-device-CPU"]
-    )
-
-
-def test_same_results_give_byte_identical_pages_across_processes(tmp_path):
-    doc = _doc([f"v{i}" for i in range(12)])
-    (tmp_path / "results.json").write_text(json.dumps(doc))
-    code = (
-        "import json, sys; from runner.report.html import render; "
-        "doc = json.load(open(sys.argv[1])); sys.stdout.write(render(doc)); "
-        "sys.stdout.write('\\nMODULES ' + ' '.join(sorted(sys.modules)))"
-    )
-    pages = []
-    for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "TZ": "UTC"}
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(tmp_path / "results.json")],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        page, _, modules = done.stdout.rpartition("\nMODULES ")
-        pages.append(page)
-        # rendering imports no plotting library (it costs a second on every cold run)
-        assert not {m.split(".")[0] for m in modules.split()} & {"matplotlib"}
-    assert pages[0] == pages[1]
-
-
-def test_edge_cases_render_readable_charts():
-    from runner.report.html import device_chart, pareto_chart, render, size_chart
-
-    # nothing ran: the page says so and the charts explain why they are empty
-    none_ok = _doc(
-        ["fp32", "int8"],
-        skipped=tuple((v, c) for v in ("fp32", "int8") for c in ("CPU:LATENCY", "CPU:THROUGHPUT")),
-    )
-    page = render(none_ok)
-    assert "no benchmark cell ran" in page and "chart-device" not in page
-    charts = _charts(page)
-    assert "no accuracy figures (no evaluate: section)" in _texts(charts["chart-pareto"])
-    assert "no model sizes recorded" in _texts(charts["chart-size"])
-
-    # one variant, no evaluation: bars, a size, an empty Pareto chart
-    one = _doc(["fp32"], evaluate=False)
-    assert len(_bars(ET.fromstring(device_chart(one, "CPU")), "bar-throughput")) == 2
-    assert len(_bars(ET.fromstring(size_chart(one)), "bar-size")) == 1
-    pareto = ET.fromstring(pareto_chart(one))
-    assert len([c for c in pareto.iter(f"{SVG}circle") if c.get("class") == "point"]) == 2
-
-    # zero and missing figures: a zero-height bar, an 'n/a' mark, no NaN in the SVG
-    odd = _doc(["fp32", "int8"])
-    odd["benchmarks"][0]["throughput"] = 0.0
-    odd["benchmarks"][0]["repeats"] = []
-    del odd["benchmarks"][1]["latency_ms"]["median"]
-    text = device_chart(odd, "CPU")
-    svg = ET.fromstring(text)
-    bars = {(b.get("data-series"), b.get("data-group")): b for b in _bars(svg, "bar-throughput")}
-    assert float(bars[("fp32", "LATENCY")].get("height")) == 0
-    assert len(_bars(svg, "bar-latency")) == 3 and "n/a" in _texts(svg)
-    assert not re.search(r"nan|inf", text, re.I)
-    render(odd)
-
-    # a very long name is cut in the picture, kept whole in its tooltip
-    long = "int4_sym_group64_ratio0.8_awq_scale_estimation_" * 4
-    doc = _doc(["fp32", long])
-    for chart in (device_chart(doc, "CPU"), size_chart(doc), pareto_chart(doc)):
-        svg = ET.fromstring(chart)
-        assert long not in _texts(svg) and any(t.endswith("…") for t in _texts(svg))
-        assert any(long in (t.text or "") for t in svg.iter(f"{SVG}title"))
-        assert float(svg.get("width")) <= 1100
-
-
-def test_dozens_of_variants_stay_legible():
-    from runner.report.html import device_chart, pareto_chart, size_chart
-    from runner.report.svg import color, text_width
-
-    names = [f"search_candidate_{i:02d}" for i in range(40)]
-    doc = _doc(names)
-    svg = ET.fromstring(device_chart(doc, "CPU"))
-    bars = _bars(svg, "bar-throughput")
-    assert len(bars) == 80 and min(float(b.get("width")) for b in bars) >= 10
-    # colours repeat beyond the palette, so each bar is named under it
-    assert len({color(i) for i in range(40)}) == 40
-    bar_names = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "bar-name"]
-    assert len(bar_names) == 160  # 80 bars per panel, two panels
-    size = ET.fromstring(size_chart(doc))
-    assert len(_bars(size, "bar-size")) == 40
-    ticks = [t for t in size.iter(f"{SVG}text") if t.get("class") == "tick"]
-    assert len(ticks) == 40 and all("rotate(-45" in t.get("transform") for t in ticks)
-    pareto = ET.fromstring(pareto_chart(doc))
-    assert len([c for c in pareto.iter(f"{SVG}circle") if c.get("class") == "point"]) == 80
-    # visible point labels never overlap (the rest are tooltips)
-    boxes = []
-    for t in pareto.iter(f"{SVG}text"):
-        if t.get("class") != "point-label":
-            continue
-        x, y, w = float(t.get("x")), float(t.get("y")), text_width(t.text, 10)
-        x0 = x - w if t.get("text-anchor") == "end" else x
-        boxes.append((x0, y - 9, x0 + w, y + 2))
-    assert boxes
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
-
-
-def test_nice_ticks():
-    from runner.report.svg import nice_scale
-
-    s = nice_scale(0.0, 377.8, extend=True)
-    assert s.ticks == [0, 100, 200, 300, 400] and s.hi == 400
-    s = nice_scale(0.9975, 1.0002, target=6)
-    assert all(0.9975 <= t <= 1.0002 for t in s.ticks) and len(s.ticks) >= 3
-    assert [s.label(t) for t in s.ticks][-1] == "1.0000"
-    for lo, hi in ((0.0, 0.0), (5.0, 5.0), (-1.0, 1e-9), (1e-7, 3e-7), (0.0, 1e9)):
-        s = nice_scale(lo, hi, extend=True)
-        assert s.lo <= lo and s.hi >= hi and s.hi > s.lo and len(s.ticks) >= 2
-        assert all(math.isfinite(t) for t in s.ticks)
-
-
 @slow
 def test_edge_case_page_renders_in_headless_chromium(tmp_path):
     from runner.report.html import render
 
-    doc = _doc(["fp32", "<b>&x", "y" * 300, *(f"cand_{i}" for i in range(30))])
+    doc = synthetic_doc(["fp32", "<b>&x", "y" * 300, *(f"cand_{i}" for i in range(30))])
     page = tmp_path / "report.html"
-    page.write_text(render(doc), encoding="utf-8")
+    page.write_text(render(add_roofline(doc)), encoding="utf-8")
     dom = _chromium("--dump-dom", page.as_uri(), tmp=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert _console_messages(dom.stderr) == []
-    assert dom.stdout.count("<svg") == 3 and "<b>" not in dom.stdout
+    assert _console_messages(dom.stderr) == [] and _page_requests(tmp_path) == []
+    assert dom.stdout.count("<svg") == 4 and "<b>" not in dom.stdout
+    assert '<figure class="chart" id="chart-roofline-CPU"><svg' in dom.stdout
 
 
 def test_precision_note_says_when_float_layers_ran_in_bf16():
     from runner.report.html import render
 
-    doc = _doc(["fp32", "int8"])
+    doc = synthetic_doc(["fp32", "int8"])
     assert 'id="precision-note"' not in render(doc)  # nothing resolved: nothing to say
     for row in doc["benchmarks"]:
         row["precision"] = None
