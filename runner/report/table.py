@@ -26,6 +26,8 @@ def summary_table(results: dict[str, Any]):
     metric = results.get("metric") or "metric"
     table = Table(title=f"ovrun · {results['recipe']}", title_justify="left")
     extra = _extra_dims(results["benchmarks"])
+    # targets.runtimes with onnxruntime: OpenVINO's gain over ONNX Runtime in the same cell
+    ort = any(r.get("runtime") == "onnxruntime" for r in results["benchmarks"])
     for column, justify in (
         ("variant", "left"),
         ("device", "left"),
@@ -36,6 +38,7 @@ def summary_table(results: dict[str, Any]):
         ("throughput/s", "right"),
         ("spread", "right"),
         (f"vs {reference}" if reference else "speedup", "right"),
+        *((("vs onnxruntime", "right"),) if ort else ()),
         (metric, "right"),
         ("size MB", "right"),
     ):
@@ -57,6 +60,7 @@ def summary_table(results: dict[str, Any]):
                 "",
                 "",
                 "",
+                *(("",) if ort else ()),
                 accuracy,
                 "",
             )
@@ -74,10 +78,17 @@ def summary_table(results: dict[str, Any]):
             _fmt(row.get("throughput"), ".1f"),
             _spread(row),
             _speedup(row),
+            *((_ort_speedup(row),) if ort else ()),
             accuracy,
             _fmt(size / 1e6 if size else None, ".1f"),
         )
     return table
+
+
+def _ort_speedup(row: dict[str, Any]) -> str:
+    from runner.report.noise_text import ort_speedup_text
+
+    return ort_speedup_text(row)
 
 
 def _extra_dims(rows: list[dict[str, Any]]) -> list[str]:
