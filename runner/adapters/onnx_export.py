@@ -12,6 +12,8 @@ exporter inlines weights up to ONNX's 2 GB protobuf limit)."""
 from __future__ import annotations
 
 import inspect
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +70,12 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     dims = {0: batch, **({1: sequence} if sequence is not None else {})}
     out = ctx.out / "model.onnx"
     ctx.log(f"exporting {type(model).__name__} ({task}) to ONNX with torch {torch.__version__}")
-    with torch.no_grad():
+    # torch.onnx logs a warning per torchvision op it cannot register and warns about axis
+    # names it merges: noise on the console for a model that exports fine
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
         torch.onnx.export(
             wrapper,
             (),

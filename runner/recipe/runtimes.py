@@ -111,7 +111,7 @@ def check_runtimes(recipe: Recipe) -> None:
         )
     if source != "onnx" and source not in ONNX_EXPORTABLE:
         raise OvrunError(
-            f"onnxruntime cells need an ONNX graph; a {source}: source has none",
+            f"onnxruntime cells need an ONNX graph; {_article(source)} {source}: source has none",
             hint="use an onnx:, hf:, path: or package: model source, "
             "or remove onnxruntime from targets.runtimes",
             location=where,
@@ -135,3 +135,7 @@ def check_runtimes(recipe: Recipe) -> None:
 def _needed_modules(source_kind: str) -> list[str]:
     # an HF model is exported with torch.onnx's dynamo exporter, which needs onnxscript
     return [ORT] if source_kind == "onnx" else [ORT, "onnxscript"]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeio" else "a"
