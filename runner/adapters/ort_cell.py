@@ -229,8 +229,17 @@ def _symbolic_dims(onnx_path: Path, batch: int, seq_len: int) -> list[tuple[str,
             continue
         dims = value.type.tensor_type.shape.dim
         for axis, dim in enumerate(dims[:2]):
+            want = batch if axis == 0 else seq_len
+            if dim.dim_value and dim.dim_value != want:  # a fixed dimension: caught here,
+                # not as an ONNX Runtime shape error in the first run
+                fixed = [d.dim_value or d.dim_param for d in dims]
+                raise OvrunError(
+                    f"{onnx_path.name}: input {value.name} has the fixed shape {fixed}, "
+                    f"the cell feeds [{batch}, {seq_len}]",
+                    hint="set benchmark.batch / seq_len to the model's shape, or export it "
+                    "with dynamic batch and sequence dimensions",
+                )
             if dim.dim_param:
-                want = batch if axis == 0 else seq_len
                 if names.setdefault(dim.dim_param, want) != want:
                     raise OvrunError(
                         f"{onnx_path.name}: dimension {dim.dim_param} is both batch and sequence",

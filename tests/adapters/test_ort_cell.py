@@ -75,3 +75,22 @@ def test_throughput_cell_runs_concurrently_and_counts_every_inference(encoder_on
         assert 0.05 <= r.wall_s < 5 and r.throughput == len(r.latencies_ms) * 2 / r.wall_s
     finally:
         timed.close()
+
+
+def test_a_fixed_onnx_shape_other_than_the_cells_is_a_clear_error(tmp_path: Path) -> None:
+    import torch
+
+    from runner.core.errors import OvrunError
+
+    path = tmp_path / "fixed.onnx"
+    ids = torch.ones(1, 8, dtype=torch.long)
+    torch.onnx.export(
+        tiny_encoder(VOCAB),
+        (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+        str(path),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        dynamo=False,
+    )
+    with pytest.raises(OvrunError) as info:
+        _cell(path, "LATENCY").prepare()  # the cell feeds [2, 12]
+    assert "has the fixed shape [1, 8], the cell feeds [2, 12]" in info.value.message
