@@ -239,12 +239,11 @@ def _symbolic_dims(onnx_path: Path, batch: int, seq_len: int) -> list[tuple[str,
                     hint="set benchmark.batch / seq_len to the model's shape, or export it "
                     "with dynamic batch and sequence dimensions",
                 )
-            if dim.dim_param:
-                if names.setdefault(dim.dim_param, want) != want:
-                    raise OvrunError(
-                        f"{onnx_path.name}: dimension {dim.dim_param} is both batch and sequence",
-                        hint="export the model with distinct batch and sequence dimensions",
-                    )
+            if dim.dim_param and names.setdefault(dim.dim_param, want) != want:
+                raise OvrunError(
+                    f"{onnx_path.name}: dimension {dim.dim_param} is both batch and sequence",
+                    hint="export the model with distinct batch and sequence dimensions",
+                )
     return sorted(names.items())
 
 
