@@ -27,7 +27,8 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     evaluations: dict[str, dict[str, Any]] = {}
     compressions: dict[str, dict[str, Any]] = {}  # variant -> what the compression applied
     for task_id, labels in cells.items():
-        if labels["op"] in ("benchmark", "generate"):  # generate: LLM cells
+        # generate: LLM cells; ort_benchmark: ONNX Runtime cells (targets.runtimes)
+        if labels["op"] in ("benchmark", "generate", "ort_benchmark"):
             row = {
                 "task": task_id,
                 **{k: v for k, v in labels.items() if k != "op"},
@@ -154,6 +155,7 @@ def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> No
     with the range the repeats allow and whether the difference exceeds that noise."""
     from runner.report.stats import speedup, speedup_verdict
 
+    _add_ort_speedups(benchmarks)
     if reference is None:
         return
     doc = {"reference": reference, "benchmarks": benchmarks}
@@ -167,6 +169,22 @@ def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> No
         if b["variant"] != reference:
             b["speedup_range"] = [found[1], found[2]]
             b["speedup_verdict"] = speedup_verdict(doc, b)
+
+
+def _add_ort_speedups(benchmarks: list[dict[str, Any]]) -> None:
+    """Each OpenVINO cell's throughput over the ONNX Runtime cell of the same device, hint
+    and shape (targets.runtimes), with its range and verdict."""
+    from runner.report.stats import ort_speedup
+
+    doc = {"benchmarks": benchmarks}
+    for b in benchmarks:
+        found = ort_speedup(doc, b)
+        if found is None:
+            continue
+        (value, lo, hi, _), verdict = found
+        b["speedup_vs_onnxruntime"] = value
+        b["speedup_vs_onnxruntime_range"] = [lo, hi]
+        b["speedup_vs_onnxruntime_verdict"] = verdict
 
 
 def run(ctx: TaskContext) -> dict[str, Any]:

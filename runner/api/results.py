@@ -22,6 +22,8 @@ _ROW_FIELDS = (
     "latency_median_ms",
     "speedup_vs_reference",
     "speedup_verdict",
+    "runtime",  # onnxruntime cells (targets.runtimes); openvino rows leave it unset
+    "speedup_vs_onnxruntime",
     "size_bytes",
     "reason",
 )

@@ -9,9 +9,11 @@ from runner.plan.compress import compress_params, compress_tasks, dataset_task, 
 from runner.plan.evaluation import evaluation_params
 from runner.plan.model_tasks import cell_params, export_params, generate_params, uses_generate
 from runner.plan.ops import OPS
+from runner.plan.runtime_tasks import ort_tasks
 from runner.plan.search import search_tasks
 from runner.plan.tasks import EXPORT, REPORT, Plan, Task, topological
 from runner.recipe.matrix import cells as matrix_cells
+from runner.recipe.runtimes import uses_openvino, uses_ort
 from runner.recipe.spec import Recipe
 
 
@@ -83,7 +85,7 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
     tasks.extend(compress.values())
 
     b = recipe.benchmark
-    for name in plain:
+    for name in plain if uses_openvino(recipe) else ():
         for cell in matrix_cells(recipe):
             if uses_generate(recipe):
                 deps = {"model": model_task[name]}
@@ -117,11 +119,16 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
                     where=("targets", "devices"),
                 )
             )
+    ort_skipped: dict[str, str] = {}
+    if uses_ort(recipe):  # ONNX Runtime cells beside the OpenVINO ones (runner.plan.runtime_tasks)
+        ort, ort_skipped = ort_tasks(recipe)
+        tasks.extend(ort)
     tasks.extend(evaluations)
     tasks.extend(searched.chains(tasks))  # candidate chains, after the reference's benchmarks
 
-    skipped = _skipped(tasks, unavailable)
-    upstream = [t for t in tasks if t.op.name in ("benchmark", "generate", "evaluate")]
+    skipped = _skipped(tasks, unavailable) | ort_skipped
+    measured = ("benchmark", "generate", "ort_benchmark", "evaluate")
+    upstream = [t for t in tasks if t.op.name in measured]
     upstream = [t for t in upstream if "candidate" not in t.labels]
     upstream += [t for t in compress.values() if t.id.startswith("compress:")]  # what was applied
     tasks.append(

@@ -107,6 +107,25 @@ OPS: dict[str, Op] = {
             exclusive=True,
             imports=("openvino", "openvino_genai", "openvino_tokenizers"),
         ),
+        # ONNX Runtime cells (targets.runtimes): the HF model exported to ONNX once, and a
+        # cell measured like the benchmark op (runner.adapters.ort_benchmark)
+        Op(
+            "onnx_export",
+            "runner.adapters.onnx_export:run",
+            1,
+            ("torch", "transformers", "onnx", "onnxscript"),
+            imports=("torch", "transformers"),
+        ),
+        Op(
+            "ort_benchmark",
+            "runner.adapters.ort_benchmark:run",
+            1,
+            ("onnxruntime", "numpy"),
+            device_dependent=True,
+            measures=True,
+            exclusive=True,
+            imports=("onnxruntime",),
+        ),
         Op(
             "evaluate",
             "runner.adapters.evaluate:run",

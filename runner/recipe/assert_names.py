@@ -25,8 +25,12 @@ def _names(node: Node) -> list[Node]:
 
 def resolve_name(segments: tuple[str, ...], recipe: Recipe) -> Ref:
     """The Ref a dotted name means in ``recipe``; raises ValueError(message, hint) otherwise."""
+    from runner.recipe.runtimes import ort_label, uses_ort
+
     variants = list(recipe.variants)
     variant = segments[0]
+    if "@" in variant or (uses_ort(recipe) and variant == ort_label(recipe)):
+        return _ort_name(segments, recipe)
     if variant not in variants:
         raise ValueError(
             f"unknown variant '{variant}'",
@@ -85,6 +89,36 @@ def _check_labelled(recipe: Recipe, variant: str, metric: str) -> None:
             f"{variant}.{metric} needs a labelled evaluation set ({needs} columns)",
             f"give {where} the label columns {needs}",
         )
+
+
+def _ort_name(segments: tuple[str, ...], recipe: Recipe) -> Ref:
+    """``fp32@onnxruntime.CPU.LATENCY.throughput``: an ONNX Runtime cell (runner.recipe.runtimes)."""
+    from runner.recipe.runtimes import ort_cells, ort_label, uses_ort
+
+    variant = segments[0]
+    if not uses_ort(recipe) or variant != ort_label(recipe):
+        known = ort_label(recipe) if uses_ort(recipe) else None
+        raise ValueError(
+            f"unknown variant '{variant}'",
+            f"the ONNX Runtime cells are {known}"
+            if known
+            else "add onnxruntime to targets.runtimes to benchmark ONNX Runtime cells",
+        )
+    ids = [c.id for c in ort_cells(recipe)]
+    wanted = ".".join(segments[1:-1])
+    match = [c for c in ids if c.replace(":", ".") == wanted]
+    if not match:
+        shown = [c.replace(":", ".") for c in ids]
+        raise ValueError(
+            f"no onnxruntime cell '{wanted}'",
+            suggest(wanted, shown, otherwise=f"cells: {', '.join(shown)}"),
+        )
+    metric = segments[-1]
+    if metric not in CELL_METRICS:
+        raise ValueError(
+            f"unknown benchmark metric '{metric}'", _suggest(metric, list(CELL_METRICS))
+        )
+    return Ref(variant, metric, match[0])
 
 
 def _suggest(word: str, choices: list[str]) -> str:

@@ -68,7 +68,8 @@ VARIANT_METRICS: dict[str, str] = {
 _CMP = ("<=", ">=", "==", "!=", "<", ">")
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)"
+    # the variant may be an ONNX Runtime row's: fp32@onnxruntime (runner.recipe.runtimes)
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:@[a-z]+)?(?:\.[A-Za-z0-9_]+)*)"
     r"|(?P<op><=|>=|==|!=|<|>|\+|-|\*|/|\(|\)))"
 )
 

@@ -129,6 +129,7 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
         list(t.get("precisions", [None])),
         list(t.get("streams", [None])),
         list(t.get("threads", [None])),
+        list(t.get("runtimes", ["openvino"])),
     )
     b = data["benchmark"]
     batches = b["batch"] if isinstance(b["batch"], list) else [b["batch"]]
@@ -198,6 +199,9 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     from runner.recipe.compression import check_compression
 
     check_compression(recipe)
+    from runner.recipe.runtimes import check_runtimes
+
+    check_runtimes(recipe)
     recipe.asserts = parse_recipe_asserts(recipe)
     from runner.recipe.deploy import parse_deploy
 

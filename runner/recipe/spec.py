@@ -59,6 +59,8 @@ class Targets:
     precisions: list[str | None] = field(default_factory=lambda: [None])
     streams: list[int | str | None] = field(default_factory=lambda: [None])
     threads: list[int | None] = field(default_factory=lambda: [None])
+    # inference runtimes benchmarked (runner.recipe.runtimes): openvino, onnxruntime
+    runtimes: list[str] = field(default_factory=lambda: ["openvino"])
 
 
 @dataclass(frozen=True)

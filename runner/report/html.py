@@ -221,6 +221,8 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozen
 def _summary(results: dict[str, Any]) -> str:
     reference = results.get("reference")
     evaluations = results.get("evaluations") or {}
+    # targets.runtimes with onnxruntime: each OpenVINO cell over the ONNX Runtime cell
+    ort = any(b.get("runtime") == "onnxruntime" for b in results.get("benchmarks", []))
     rows = []
     for b in results.get("benchmarks", []):
         ev = evaluations.get(b["variant"])
@@ -229,7 +231,7 @@ def _summary(results: dict[str, Any]) -> str:
             rows.append(
                 [_e(b["variant"]), _e(b.get("cell"))]
                 + [f'<span class="warn">{_e(b["status"])}</span>: {_e(b.get("reason"))}']
-                + [""] * 7
+                + [""] * (8 if ort else 7)
                 + [acc]
             )
             continue
@@ -255,14 +257,23 @@ def _summary(results: dict[str, Any]) -> str:
                 if spread and runs > 1
                 else "1 run",
                 vs,
+                *([_ort_vs(b)] if ort else []),
                 _num(b.get("first_inference_ms")),
                 acc,
             ]
         )
     headers = ["variant", "cell", "p50 ms", "p90 ms", "p99 ms", "throughput/s", "% peak"]
-    headers += ["spread", f"vs {reference}" if reference else "speedup", "first inference ms"]
-    headers.append(results.get("metric") or "accuracy")
-    return _table(headers, rows, numeric={2, 3, 4, 5, 6, 7, 8, 9, 10})
+    headers += ["spread", f"vs {reference}" if reference else "speedup"]
+    headers += ["vs onnxruntime"] if ort else []
+    headers += ["first inference ms", results.get("metric") or "accuracy"]
+    return _table(headers, rows, numeric=set(range(2, len(headers))))
+
+
+def _ort_vs(b: dict[str, Any]) -> str:
+    value = b.get("speedup_vs_onnxruntime")
+    if value is None:
+        return "-"
+    return f"{value:.2f}× ({_e(b.get('speedup_vs_onnxruntime_verdict') or 'noise not measured')})"
 
 
 def _compression(results: dict[str, Any]) -> str:

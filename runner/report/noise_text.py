@@ -25,3 +25,13 @@ def speedup_text(row: dict[str, Any]) -> str:
         return f"{value:.2f}×"
     style = {"significant": "bold", "within noise": "dim"}.get(verdict, "dim")
     return f"{value:.2f}× [{style}]({verdict})[/]"
+
+
+def ort_speedup_text(row: dict[str, Any]) -> str:
+    """An OpenVINO cell's throughput over the ONNX Runtime cell of the same shape."""
+    value = row.get("speedup_vs_onnxruntime")
+    if value is None:
+        return "-"
+    verdict = row.get("speedup_vs_onnxruntime_verdict") or "noise not measured"
+    style = {"significant": "bold", "within noise": "dim"}.get(verdict, "dim")
+    return f"{value:.2f}× [{style}]({verdict})[/]"

@@ -151,3 +151,34 @@ def variant_value(results: dict[str, Any], variant: str, metric: str) -> Figure 
         size = sizes[0] / 1e6
         return size, size, size, None
     return f"unknown metric {metric}"
+
+
+def ort_row(results: dict[str, Any], row: dict[str, Any]) -> dict[str, Any] | None:
+    """The ONNX Runtime cell an OpenVINO cell is compared with (targets.runtimes): same
+    device, hint, batch and seq_len, measured (status ok)."""
+    if row.get("runtime", "openvino") != "openvino":
+        return None
+    same = ("device", "hint", "batch", "seq_len")
+    return next(
+        (
+            b
+            for b in results.get("benchmarks", [])
+            if b.get("runtime") == "onnxruntime"
+            and b.get("status") == "ok"
+            and all(b.get(k) == row.get(k) for k in same)
+        ),
+        None,
+    )
+
+
+def ort_speedup(results: dict[str, Any], row: dict[str, Any]) -> tuple[Figure, str] | None:
+    """Throughput of an OpenVINO cell over the matching ONNX Runtime cell, with the range the
+    repeats allow and the verdict; None when there is no measured ONNX Runtime cell."""
+    other = ort_row(results, row)
+    if other is None or row.get("status") != "ok":
+        return None
+    a = cell_value(results, row["task"], "throughput")
+    b = cell_value(results, other["task"], "throughput")
+    assert not isinstance(a, str) and not isinstance(b, str)
+    figure = (a[0] / b[0], a[1] / b[2], a[2] / b[1], bool(a[3] and b[3]))
+    return figure, verdict(a, b)

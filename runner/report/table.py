@@ -28,6 +28,8 @@ def summary_table(results: dict[str, Any]):
     metric = results.get("metric") or "metric"
     table = Table(title=f"ovrun · {results['recipe']}", title_justify="left")
     extra = _extra_dims(results["benchmarks"])
+    # targets.runtimes with onnxruntime: OpenVINO's gain over ONNX Runtime in the same cell
+    ort = any(r.get("runtime") == "onnxruntime" for r in results["benchmarks"])
     for column, justify in (
         ("variant", "left"),
         ("device", "left"),
@@ -39,6 +41,7 @@ def summary_table(results: dict[str, Any]):
         ("% peak", "right"),
         ("spread", "right"),
         (f"vs {reference}" if reference else "speedup", "right"),
+        *((("vs onnxruntime", "right"),) if ort else ()),
         (metric, "right"),
         *((name, "right") for name in task_columns(results)),  # against labels
         ("size MB", "right"),
@@ -62,6 +65,7 @@ def summary_table(results: dict[str, Any]):
                 "",
                 "",
                 "",
+                *(("",) if ort else ()),
                 accuracy,
                 *task_cells(results, row["variant"]),
                 "",
@@ -81,11 +85,18 @@ def summary_table(results: dict[str, Any]):
             peak_text(row),
             _spread(row),
             _speedup(row),
+            *((_ort_speedup(row),) if ort else ()),
             accuracy,
             *task_cells(results, row["variant"]),
             _fmt(size / 1e6 if size else None, ".1f"),
         )
     return table
+
+
+def _ort_speedup(row: dict[str, Any]) -> str:
+    from runner.report.noise_text import ort_speedup_text
+
+    return ort_speedup_text(row)
 
 
 def _extra_dims(rows: list[dict[str, Any]]) -> list[str]:
