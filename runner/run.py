@@ -81,6 +81,7 @@ def execute(
             },
         },
     }
+    _add_identity(session, doc)
     from runner.report import finish
     from runner.report.search import summarize
 
@@ -103,6 +104,17 @@ def execute(
     print_summary(console, doc, results, out_dir, html, session.left_out, results_file)
     code = _exit_code(session, outcomes, results, console)
     return EXIT_FAILED if code == EXIT_OK and finish.asserts_failed(doc) else code
+
+
+def _add_identity(session: Session, doc: dict[str, Any]) -> None:
+    """The model and each cell's IR digest, so `ovrun compare` can tell what was measured."""
+    from runner.report.identity import ir_digests, model_identity
+
+    doc["model"] = model_identity(session.recipe, session.plan)
+    digests = ir_digests(session.plan, session.cache)
+    for row in doc.get("benchmarks") or []:
+        if row.get("task") in digests:
+            row["ir_digest"] = digests[row["task"]]
 
 
 ONLY_RESULTS = "results-only.json"
