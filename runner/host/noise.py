@@ -96,12 +96,14 @@ def _median(values: list[float]) -> float:
 def measure(
     cache_root: Path,
     identity: dict[str, Any],
-    runs: int = RUNS,
-    seconds: float = SECONDS,
-    repeats: int = REPEATS,
+    runs: int | None = None,
+    seconds: float | None = None,
+    repeats: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Measure this host's floor with ``runs`` A/A child processes and memoize it."""
+    """Measure this host's floor with ``runs`` A/A child processes and memoize it
+    (defaults: the module's RUNS, SECONDS, REPEATS, read at call time)."""
+    runs, seconds, repeats = runs or RUNS, seconds or SECONDS, repeats or REPEATS
     if runs < 2:
         raise ValueError("a noise floor needs at least 2 runs")
     measured = []
