@@ -87,7 +87,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     def log(message: str) -> None:  # progress of a floor measurement; stderr keeps --json clean
         print(message, file=sys.stderr, flush=True)
 
-    floor = resolve_floor(a, cache_root, measure, log=log)
+    from runner.executor.host_lock import host_turn
+
+    # a floor measured while a benchmark runs measures the contention: take the host lock
+    floor = resolve_floor(a, cache_root, measure, log=log, turn=lambda: host_turn(exclusive=True))
     doc = comparison(a, b, floor, allowed)
     if args.json:
         import json

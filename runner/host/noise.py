@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +101,11 @@ def measure(
     seconds: float | None = None,
     repeats: int | None = None,
     log: Callable[[str], None] | None = None,
+    turn: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> dict[str, Any]:
     """Measure this host's floor with ``runs`` A/A child processes and memoize it
-    (defaults: the module's RUNS, SECONDS, REPEATS, read at call time)."""
+    (defaults: the module's RUNS, SECONDS, REPEATS, read at call time). Each run happens
+    inside ``turn()``: the CLI passes the host lock, so no ovrun benchmark overlaps it."""
     runs, seconds, repeats = runs or RUNS, seconds or SECONDS, repeats or REPEATS
     if runs < 2:
         raise ValueError("a noise floor needs at least 2 runs")
@@ -110,7 +113,8 @@ def measure(
     for i in range(runs):
         if log:
             log(f"noise floor: A/A run {i + 1}/{runs}")
-        measured.append(_one_run(seconds, repeats))
+        with turn():
+            measured.append(_one_run(seconds, repeats))
     entry = {
         "identity": identity,
         "floor": floor_from_runs(measured),

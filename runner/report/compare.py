@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ def resolve_floor(
     cache_root: Path,
     measure: str = "auto",
     log: Callable[[str], None] | None = None,
+    turn: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> NoiseFloor:
     """The floor of the host run A measured on. ``measure``: ``auto`` (the memo, else measure
     when A came from this host), ``never`` (the memo or nothing), ``force`` (measure again)."""
@@ -75,7 +77,7 @@ def resolve_floor(
             )
         return NoiseFloor("missing", f"none memoized for run A's host, and {why}")
     try:
-        entry = noise.measure(cache_root, identity, log=log)
+        entry = noise.measure(cache_root, identity, log=log, turn=turn)
     except (RuntimeError, OSError, ValueError) as exc:  # the probe could not run here
         return NoiseFloor("missing", f"measuring it failed ({exc})")
     return _from_entry("measured", noise.memo_file(cache_root), entry)
