@@ -144,6 +144,16 @@ def compare(a: Path, b: Path, cache: Path, allow: str | None) -> dict:
     return json.loads(done.stdout)
 
 
+def complete_rounds(runs_dir: Path) -> list[dict[str, Path]]:
+    """Rounds of an earlier study whose four runs all wrote results.json."""
+    rounds: dict[str, dict[str, Path]] = {}
+    for run in sorted(runs_dir.glob("*-*")):
+        index, _, arm = run.name.partition("-")
+        if (run / "results.json").is_file():
+            rounds.setdefault(index, {})[arm] = run
+    return [arms for _, arms in sorted(rounds.items()) if set(arms) == set(ARMS)]
+
+
 def tally(results: dict[str, list[dict]]) -> dict[str, dict]:
     """kind -> counts of verdicts per (cell, figure), the old rule's, and the ratios."""
     out = {}
@@ -252,6 +262,11 @@ def main() -> int:
     parser.add_argument(
         "--json", dest="json_out", help="also write the tallies and every compare document here"
     )
+    parser.add_argument(
+        "--tally-only",
+        action="store_true",
+        help="judge the complete rounds already in --work/runs (e.g. of a study cut short)",
+    )
     args = parser.parse_args()
 
     started = time.time()
@@ -259,27 +274,43 @@ def main() -> int:
         work = Path(args.work) if args.work else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         cache, project = work / "cache", work / "project"
-        project.mkdir(exist_ok=True)
-        recipes = write_recipes(project, args)
-        hints = args.hints.split(",")
-        print(
-            f"study: exporting the {args.model} model once into {cache}",
-            file=sys.stderr,
-            flush=True,
-        )
-        run_arm(
-            recipes["base"], work / "warm", cache, hints
-        )  # export + a first measurement, not counted
+        if args.tally_only:
+            if not args.work:
+                parser.error("--tally-only needs --work (the dir of an earlier study)")
+            rounds = complete_rounds(work / "runs")
+            # the settings the runs were made with, not this invocation's defaults
+            config = json.loads((work / "config.json").read_text(encoding="utf-8"))
+            vars(args).update(
+                {k: v for k, v in config.items() if k not in ("work", "json_out", "tally_only")}
+            )
+        else:
+            project.mkdir(exist_ok=True)
+            (work / "config.json").write_text(json.dumps(vars(args)), encoding="utf-8")
+            recipes = write_recipes(project, args)
+            hints = args.hints.split(",")
+            print(
+                f"study: exporting the {args.model} model once into {cache}",
+                file=sys.stderr,
+                flush=True,
+            )
+            # export + a first measurement, not counted
+            run_arm(recipes["base"], work / "warm", cache, hints)
+            rounds = []
+            for i in range(args.rounds):
+                runs = {}
+                for arm in ARMS:
+                    print(f"study: round {i + 1}/{args.rounds} {arm}", file=sys.stderr, flush=True)
+                    runs[arm] = run_arm(
+                        recipes[arm], work / "runs" / f"{i:02d}-{arm}", cache, hints
+                    )
+                rounds.append(runs)
         results: dict[str, list[dict]] = {kind: [] for kind in PAIRS}
-        for i in range(args.rounds):
-            runs = {}
-            for arm in ARMS:
-                print(f"study: round {i + 1}/{args.rounds} {arm}", file=sys.stderr, flush=True)
-                runs[arm] = run_arm(recipes[arm], work / "runs" / f"{i:02d}-{arm}", cache, hints)
+        for runs in rounds:
             for kind, (a, b, _, allow) in PAIRS.items():
                 results[kind].append(compare(runs[a], runs[b], cache, allow))
+        args.rounds = len(rounds)
         summary = tally(results)
-        floor = results["A/A"][0]["noise_floor"]
+        floor = results["A/A"][0]["noise_floor"] if rounds else {}
         text = markdown(summary, floor, args, time.time() - started)
         print(text)
         if args.json_out:
