@@ -154,6 +154,21 @@ def complete_rounds(runs_dir: Path) -> list[dict[str, Path]]:
     return [arms for _, arms in sorted(rounds.items()) if set(arms) == set(ARMS)]
 
 
+def pairs(rounds: list[dict[str, Path]], cross_round: bool) -> list[tuple[str, Path, Path]]:
+    """(kind, A run, B run): the in-round pairs; with ``cross_round`` every A/A pair of
+    baseline runs (base and base2 of all rounds) and every baseline against each A/B run,
+    which gives more (though not independent) pairs from fewer runs and includes the drift
+    between rounds."""
+    if not cross_round:
+        return [(kind, r[a], r[b]) for r in rounds for kind, (a, b, _, _) in PAIRS.items()]
+    base = [r[arm] for r in rounds for arm in ("base", "base2")]
+    found = [("A/A", x, y) for i, x in enumerate(base) for y in base[i + 1 :]]
+    for kind, (_, arm, _, _) in PAIRS.items():
+        if kind != "A/A":
+            found += [(kind, x, r[arm]) for x in base for r in rounds]
+    return found
+
+
 def tally(results: dict[str, list[dict]]) -> dict[str, dict]:
     """kind -> counts of verdicts per (cell, figure), the old rule's, and the ratios."""
     out = {}
@@ -202,8 +217,10 @@ def markdown(
         "",
         "## A/A–A/B study: `ovrun compare` across runs (benchmarks/aa_ab_study.py)",
         "",
-        f"{args.rounds} rounds x 4 separate `ovrun run` processes, model {args.model} FP32, CPU, hints {args.hints}, "
-        f"seq_len {args.seq_len}, {args.repeats} repeats x {args.duration} s per cell; {seconds / 60:.1f} min.",
+        f"{args.rounds} rounds x 4 separate `ovrun run` processes"
+        f"{' (pairs across rounds too: --cross-round)' if args.cross_round else ''}, model {args.model} FP32, CPU, hints {args.hints}, "
+        f"seq_len {args.seq_len}, {args.repeats} repeats x {args.duration} s per cell"
+        f"{'' if args.tally_only else f'; {seconds / 60:.1f} min'}.",
         f"Conditions: {conditions()}.",
         "",
         "| pairs | cells x figures | significant | rate | old rule (ranges only) | B/A ratio min / median / max |",
@@ -267,6 +284,12 @@ def main() -> int:
         action="store_true",
         help="judge the complete rounds already in --work/runs (e.g. of a study cut short)",
     )
+    parser.add_argument(
+        "--cross-round",
+        action="store_true",
+        help="judge every baseline pair across rounds (and every baseline against each A/B run), "
+        "not only the pairs within a round",
+    )
     args = parser.parse_args()
 
     started = time.time()
@@ -305,9 +328,8 @@ def main() -> int:
                     )
                 rounds.append(runs)
         results: dict[str, list[dict]] = {kind: [] for kind in PAIRS}
-        for runs in rounds:
-            for kind, (a, b, _, allow) in PAIRS.items():
-                results[kind].append(compare(runs[a], runs[b], cache, allow))
+        for kind, a, b in pairs(rounds, args.cross_round):
+            results[kind].append(compare(a, b, cache, PAIRS[kind][3]))
         args.rounds = len(rounds)
         summary = tally(results)
         floor = results["A/A"][0]["noise_floor"] if rounds else {}
