@@ -97,6 +97,7 @@ def execute(
             },
         },
     }
+    _add_identity(session, doc)
     from runner.report import finish
     from runner.report.search import summarize
 
@@ -121,6 +122,17 @@ def execute(
     if code == EXIT_OK and finish.asserts_failed(doc):
         code = EXIT_FAILED
     return Execution(code, doc, out_dir, results_file, html)
+
+
+def _add_identity(session: Session, doc: dict[str, Any]) -> None:
+    """The model and each cell's IR digest, so `ovrun compare` can tell what was measured."""
+    from runner.report.identity import ir_digests, model_identity
+
+    doc["model"] = model_identity(session.recipe, session.plan)
+    digests = ir_digests(session.plan, session.cache)
+    for row in doc.get("benchmarks") or []:
+        if row.get("task") in digests:
+            row["ir_digest"] = digests[row["task"]]
 
 
 ONLY_RESULTS = "results-only.json"

@@ -20,6 +20,30 @@ def add_commands(sub) -> None:
     )
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")
+    compare.add_argument(
+        "--allow-different",
+        metavar="KINDS",
+        default="",
+        help="give verdicts even though the runs differ in these (comma-separated: "
+        "models, hosts, shapes); by default such cells read 'not comparable'",
+    )
+    noise = compare.add_mutually_exclusive_group()
+    noise.add_argument(
+        "--measure-noise",
+        action="store_true",
+        help="(re)measure this host's run-to-run noise floor (A/A runs of a tiny model, "
+        "~30 s) and memoize it in the cache dir",
+    )
+    noise.add_argument(
+        "--no-measure-noise",
+        action="store_true",
+        help="use only a memoized noise floor; never measure one (say it is missing)",
+    )
+    compare.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the noise floor is memoized (default: $OVRUN_CACHE_DIR or the user cache dir)",
+    )
     add_json(compare)
 
 
@@ -53,33 +77,45 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from runner.report.compare import compare
+    import sys
 
+    from runner.cache.store import default_cache_dir
+    from runner.report.compare import comparison, load_results, print_comparison, resolve_floor
+
+    allowed = _allowed(args.allow_different)
+    cache_root = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    measure = "force" if args.measure_noise else "never" if args.no_measure_noise else "auto"
+    a, b = load_results(args.run_a), load_results(args.run_b)
+    out = console()
+
+    def log(message: str) -> None:  # progress of a floor measurement; stderr keeps --json clean
+        print(message, file=sys.stderr, flush=True)
+
+    from runner.executor.host_lock import host_turn
+
+    # a floor measured while a benchmark runs measures the contention: take the host lock
+    floor = resolve_floor(a, cache_root, measure, log=log, turn=lambda: host_turn(exclusive=True))
+    doc = comparison(a, b, floor, allowed)
     if args.json:
-        return _compare_json(args.run_a, args.run_b)
-    return compare(args.run_a, args.run_b, console())
+        import json
 
-
-def _compare_json(path_a: str, path_b: str) -> int:
-    import json
-
-    from runner.report.compare import (
-        accuracy_deltas,
-        cell_deltas,
-        fingerprint_differences,
-        load_results,
-        only_in,
-    )
-
-    a, b = load_results(path_a), load_results(path_b)
-    doc = {
-        "a": path_a,
-        "b": path_b,
-        "fingerprint_differences": fingerprint_differences(a, b),
-        "cells": cell_deltas(a, b),
-        "only_in_a": only_in(a, b),
-        "only_in_b": only_in(b, a),
-        "accuracy": [{"variant": v, "a": va, "b": vb} for v, va, vb in accuracy_deltas(a, b)],
-    }
-    print(json.dumps(doc, indent=1, default=str))
+        print(json.dumps({"a": args.run_a, "b": args.run_b, **doc}, indent=1, default=str))
+        return 0
+    print_comparison(doc, a, args.run_a, args.run_b, out)
     return 0
+
+
+def _allowed(value: str) -> set[str]:
+    from runner.core.errors import OvrunError
+    from runner.report.comparable import BLOCKING
+
+    kinds = {k.strip() for k in value.split(",") if k.strip()}
+    if "all" in kinds:
+        return set(BLOCKING)
+    unknown = sorted(kinds - set(BLOCKING))
+    if unknown:
+        raise OvrunError(
+            f"--allow-different: unknown kind {unknown[0]!r}",
+            hint=f"choose from {', '.join(BLOCKING)} (or all)",
+        )
+    return kinds

@@ -219,7 +219,7 @@ def test_report_command_re_renders_the_same_page(run):
 
 @slow
 def test_compare_prints_deltas_and_warns_on_other_hardware(run, tmp_path):
-    same = ovrun("compare", str(run["out"]), str(run["out"]))
+    same = ovrun("compare", str(run["out"]), str(run["out"]), "--no-measure-noise")
     assert same.returncode == 0, same.stderr
     assert "warning" not in same.stdout
     assert "int8:CPU:THROUGHPUT" in same.stdout and "1.00×" in same.stdout
@@ -229,11 +229,16 @@ def test_compare_prints_deltas_and_warns_on_other_hardware(run, tmp_path):
     other["host"]["host"]["cpu_model"] = "Some Other CPU"
     other["host"]["versions"]["nncf"] = "0.0.1"
     (tmp_path / "results.json").write_text(json.dumps(other))
-    diff = ovrun("compare", str(run["out"]), str(tmp_path))
+    diff = ovrun("compare", str(run["out"]), str(tmp_path), "--no-measure-noise")
     assert diff.returncode == 0
     warnings = [line for line in diff.stdout.splitlines() if line.startswith("warning")]
-    assert any("CPU:" in w and "Some Other CPU" in w for w in warnings)
+    assert any("CPU cpu_model" in w and "Some Other CPU" in w for w in warnings)
     assert any("nncf: " in w and "0.0.1" in w for w in warnings)
+    assert "verdicts withheld: not comparable (different host)" in diff.stdout
+    # what the run recorded for compare: the model and each measured cell's IR digest
+    doc = json.loads((run["out"] / "results.json").read_text())
+    assert doc["model"]["kind"] and doc["model"]["digest"]
+    assert all(len(b["ir_digest"]) == 64 for b in doc["benchmarks"] if b["status"] == "ok")
 
 
 @slow
