@@ -214,10 +214,12 @@ def load_recipe(
     overrides: Overrides | None = None,
     memo_dir: Path | None = None,
     grants: Grants | None = None,
+    parse_memo: Path | None = None,
 ) -> Recipe:
     """``overrides``: --set / --param (None: none); ``memo_dir``: where documents that passed
     the schema are remembered (`runner.recipe.schema.validate`); ``grants``: --allow-read /
-    --allow-pickle (None: only what OVRUN_ALLOW_READ allows)."""
+    --allow-pickle (None: only what OVRUN_ALLOW_READ allows); ``parse_memo``: where parses of
+    the files' text are remembered (`runner.recipe.parse_memo`)."""
     from runner.recipe.compose import load_composed
 
-    return build(load_composed(Path(path), overrides, grants), memo_dir)
+    return build(load_composed(Path(path), overrides, grants, parse_memo), memo_dir)
