@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,7 +85,7 @@ class Cache:
     def begin(self, key: str) -> Staging:
         tmp = self.root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        staging = Staging(key, tmp / f"{key}.{os.getpid()}.{uuid.uuid4().hex}")
+        staging = Staging(key, tmp / f"{key}.{os.getpid()}.{os.urandom(16).hex()}")
         staging.out.mkdir(parents=True)
         return staging
 
@@ -151,7 +150,7 @@ class Cache:
         entry = self.entry(key)
         if not entry.exists():
             return
-        trash = self.root / "tmp" / f"{key}.deleted.{uuid.uuid4().hex}"
+        trash = self.root / "tmp" / f"{key}.deleted.{os.urandom(16).hex()}"
         trash.parent.mkdir(parents=True, exist_ok=True)
         os.rename(entry, trash)
         shutil.rmtree(trash, ignore_errors=True)
