@@ -4,7 +4,6 @@ cores and the ISA flags that decide whether INT8 / BF16 kernels have hardware su
 from __future__ import annotations
 
 import os
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,8 @@ def _physical_cores() -> int | None:
 def cpu_identity() -> dict[str, Any]:
     """Model, logical cores and relevant flags from the first /proc/cpuinfo block: cheap
     enough for every plan, and enough to tell a copied cache's memo from this CPU's."""
+    import platform  # ~4 ms: imported when an identity is read, not with the module
+
     info = _read_cpuinfo() or {}
     flags = set(info.get("flags", "").split())
     return {
@@ -74,6 +75,8 @@ def cpu_identity() -> dict[str, Any]:
 
 def fingerprint_without_openvino() -> dict[str, Any]:
     """Host CPU / OS facts, readable without importing openvino."""
+    import platform
+
     info = _read_cpuinfo()
     flags = set((info or {}).get("flags", "").split())
     model = (info or {}).get("model name") or platform.processor() or platform.machine()
