@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Session:
+    """A recipe resolved into a keyed plan and its decisions, computed once."""
+
     recipe: Recipe
     plan: Plan
     cache: Cache

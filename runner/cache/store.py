@@ -38,6 +38,8 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class Staging:
+    """A private directory a task writes into before its entry is published."""
+
     key: str
     dir: Path
 

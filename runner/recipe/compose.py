@@ -30,6 +30,8 @@ _RELATIVE_MARK = "relative to the recipe file"
 
 @dataclass(frozen=True)
 class Overrides:
+    """The --set and --param values of the command line."""
+
     sets: list[str] = field(default_factory=list)  # "path.to.key=value"
     params: list[str] = field(default_factory=list)  # "name=value"
 

@@ -192,7 +192,6 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
         evaluate=evaluate,
         raw=data,
     )
-    from runner.recipe.assert_names import parse_recipe_asserts
     from runner.recipe.matrix import check_matrix
 
     check_matrix(recipe)
@@ -202,7 +201,10 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     from runner.recipe.runtimes import check_runtimes
 
     check_runtimes(recipe)
-    recipe.asserts = parse_recipe_asserts(recipe)
+    if recipe.raw.get("assert"):  # the assert parser is imported only for a recipe that has some
+        from runner.recipe.assert_names import parse_recipe_asserts
+
+        recipe.asserts = parse_recipe_asserts(recipe)
     from runner.recipe.deploy import parse_deploy
 
     recipe.deploy = parse_deploy(doc, data, list(variants), model.source)
