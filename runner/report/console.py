@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import IO, Any
 
 from runner.report.plain import printed
 
@@ -19,7 +19,7 @@ from runner.report.plain import printed
 MIN_PIPE_WIDTH = 140
 
 
-def _rich_decides() -> bool:
+def _rich_decides(file: IO[str]) -> bool:
     """True where rich's Console.is_terminal would not simply be stdout.isatty() == False:
     the variables that force a terminal, notebooks and IDLE."""
     env = os.environ
@@ -30,7 +30,7 @@ def _rich_decides() -> bool:
     if getattr(sys.stdin, "__module__", "").startswith("idlelib"):
         return True
     try:
-        return sys.stdout.isatty()
+        return file.isatty()
     except (AttributeError, ValueError):
         return True
 
@@ -51,26 +51,32 @@ def _pipe_width() -> int:
     return max(width or 80, MIN_PIPE_WIDTH)
 
 
-def rich_console() -> Any:
+def rich_console(file: IO[str] | None = None) -> Any:
     from rich.console import Console
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(file=file, highlight=False, soft_wrap=True)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=max(console.width, MIN_PIPE_WIDTH))
+        width = max(console.width, MIN_PIPE_WIDTH)
+        console = Console(file=file, highlight=False, soft_wrap=True, width=width)
     return console
 
 
 class RunConsole:
-    """What the run's code calls on a rich Console (print, status, is_terminal, width)."""
+    """What the run's code calls on a rich Console (print, status, is_terminal, width).
+    ``file``: where it writes (None: sys.stdout at each print, as rich does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, file: IO[str] | None = None) -> None:
+        self._file = file
         self._rich: Any = None
-        self._plain_width = None if _rich_decides() else _pipe_width()
+        self._plain_width = None if _rich_decides(self._out()) else _pipe_width()
+
+    def _out(self) -> IO[str]:
+        return self._file if self._file is not None else sys.stdout
 
     @property
     def rich(self) -> Any:
         if self._rich is None:
-            self._rich = rich_console()
+            self._rich = rich_console(self._file)
         return self._rich
 
     @property
@@ -87,8 +93,9 @@ class RunConsole:
         if plain_ok and not set(options) - {"style", "highlight"}:
             text = printed(objects[0], self._plain_width, markup is not False)
             if text is not None:
-                sys.stdout.write(text)
-                sys.stdout.flush()  # rich flushes each print; keeps order with stderr
+                out = self._out()
+                out.write(text)
+                out.flush()  # rich flushes each print; keeps order with stderr
                 return
         self.rich.print(*objects, markup=markup, **options)
 
