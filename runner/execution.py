@@ -163,6 +163,8 @@ def _has_report(path: Path) -> bool:
 
 def _share(session: Session, outcomes: dict[str, Outcome], console: Any) -> None:
     """Push what this run built to the shared cache."""
+    if session.remote is None:
+        return
     from runner.cache.remote import push_published
 
     ran = [session.plan.tasks[t].key for t, o in outcomes.items() if o.state == "ran"]
@@ -181,7 +183,6 @@ def _gather_report(session: Session, outcomes: dict[str, Outcome], options: RunO
     their state and reason. Its key (set on the plan's report task, so refs and results.json
     name it) covers the upstream outputs and what is missing."""
     from runner.cache.gather import gathered
-    from runner.executor.task import execute_task
 
     plan, cache = session.plan, session.cache
     report = plan.tasks[REPORT]
@@ -197,6 +198,8 @@ def _gather_report(session: Session, outcomes: dict[str, Outcome], options: RunO
     if cache.has(task.key) and not forced:
         outcome = Outcome(REPORT, "cached")
     else:
+        from runner.executor.task import execute_task
+
         options.progress.start(task, decision)
         outcome = execute_task(
             cache,

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Session:
+    """A recipe resolved into a keyed plan and its decisions, computed once."""
+
     recipe: Recipe
     plan: Plan
     cache: Cache
@@ -71,8 +73,13 @@ def open_session(
     ``worker_probes``: a cluster's workers' device probes (address -> probe); measuring tasks
     are then keyed on the hardware of the workers that will run them, not this host's."""
     cache = Cache(Path(cache_dir) if cache_dir else default_cache_dir())
+    memos = cache.root / "memo"
     recipe = load_recipe(
-        recipe_path, overrides, memo_dir=cache.root / "memo" / "valid-recipes", grants=grants
+        recipe_path,
+        overrides,
+        memo_dir=memos / "valid-recipes",
+        grants=grants,
+        parse_memo=memos / "parsed-recipes",
     )
     plan, left_out = _planned(recipe, only, force)
     # A run whose tasks name no device (`--only export`) needs no device probe.

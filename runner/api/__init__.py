@@ -86,18 +86,12 @@ class _Options:
 
 def default_console() -> Any:
     """The console ovrun prints to: stdout's descriptor, kept while tasks' output is sent
-    to their logs."""
-    from rich.console import Console
-
+    to their logs. rich is created only when something needs it (report/console.py: off a
+    terminal, a fully cached run prints rich's text without importing it)."""
     from runner.executor.chatter import console_stream
+    from runner.report.console import RunConsole
 
-    stream = console_stream()
-    console = Console(file=stream, highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console = Console(
-            file=stream, highlight=False, soft_wrap=True, width=max(console.width, 140)
-        )
-    return console
+    return RunConsole(console_stream())
 
 
 def _as_text(value: Any) -> str:

@@ -54,6 +54,8 @@ def lock_path(recipe_file: Path) -> Path:
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock's document, None when there is no lock; any damage is an `OvrunError` at
     ``ovrun.lock:LINE:COL`` (see `lockfile_read`)."""
+    if not os.path.lexists(path):
+        return None  # the common case, decided without importing yaml
     from runner.cache.lockfile_read import load_lock_file
 
     if Path(path).is_symlink() or (Path(path).exists() and not Path(path).is_file()):

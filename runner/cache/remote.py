@@ -19,18 +19,17 @@ import hashlib
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from runner.cache.signing import SigningKey, Trust
 from runner.cache.store import Cache
 from runner.core import testhooks as faults
 from runner.core.errors import OvrunError
 
 if TYPE_CHECKING:
     from runner.cache.decision import Decision
+    from runner.cache.signing import SigningKey, Trust
     from runner.plan.tasks import Plan
 
 Warn = Callable[[str], None]
@@ -117,7 +116,11 @@ class Remote:
             ) from None
         self.url = url
         self.root = self.root.rstrip("/")
-        self.trust = trust or Trust()
+        if trust is None:
+            from runner.cache.signing import Trust  # signing is only needed with a remote
+
+            trust = Trust()
+        self.trust = trust
         self.signer = signer
 
     def _entry(self, key: str) -> str:
@@ -213,7 +216,7 @@ class Remote:
         if signatures:
             shared["signatures"] = signatures
         faults.point(meta.get("task_id"), "push")
-        tmp = f"{entry}/.meta.{uuid.uuid4().hex}.tmp"
+        tmp = f"{entry}/.meta.{os.urandom(16).hex()}.tmp"
         self.fs.pipe_file(tmp, json.dumps(shared, indent=1, sort_keys=True).encode())
         self.fs.mv(tmp, f"{entry}/meta.json")  # last: the entry now exists, complete
         return True
@@ -240,6 +243,8 @@ class Remote:
 
     def _signed_by_us(self, key: str, outputs: dict[str, str], signatures: list) -> bool:
         assert self.signer is not None
+        from runner.cache.signing import Trust
+
         ours = Trust({self.signer.name: [self.signer.private.public_key()]})
         return ours.problem(key, outputs, signatures) is None
 

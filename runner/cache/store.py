@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,8 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class Staging:
+    """A private directory a task writes into before its entry is published."""
+
     key: str
     dir: Path
 
@@ -86,7 +86,7 @@ class Cache:
     def begin(self, key: str) -> Staging:
         tmp = self.root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        staging = Staging(key, tmp / f"{key}.{os.getpid()}.{uuid.uuid4().hex}")
+        staging = Staging(key, tmp / f"{key}.{os.getpid()}.{os.urandom(16).hex()}")
         staging.out.mkdir(parents=True)
         return staging
 
@@ -111,7 +111,7 @@ class Cache:
         return final
 
     def discard(self, staging: Staging) -> None:
-        shutil.rmtree(staging.dir, ignore_errors=True)
+        _rmtree(staging.dir)
 
     def clean_stale_tmp(self, older_than_s: float = 24 * 3600) -> None:
         """Staging dirs of crashed runs; a live writer refreshes nothing, so age is the test."""
@@ -123,7 +123,7 @@ class Cache:
             pid = child.name.split(".")[1] if child.name.count(".") >= 2 else ""
             alive = pid.isdigit() and _pid_alive(int(pid))
             if not alive or now - child.stat().st_mtime > older_than_s:
-                shutil.rmtree(child, ignore_errors=True)
+                _rmtree(child)
 
     # -- integrity ---------------------------------------------------------
     def verify(self, key: str) -> list[str]:
@@ -151,10 +151,10 @@ class Cache:
         entry = self.entry(key)
         if not entry.exists():
             return
-        trash = self.root / "tmp" / f"{key}.deleted.{uuid.uuid4().hex}"
+        trash = self.root / "tmp" / f"{key}.deleted.{os.urandom(16).hex()}"
         trash.parent.mkdir(parents=True, exist_ok=True)
         os.rename(entry, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        _rmtree(trash)
 
     # -- refs (last key per recipe task, for explain) ------------------------
     def write_ref(self, recipe: str, task_id: str, key: str, pre: dict[str, Any]) -> None:
@@ -194,3 +194,10 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _rmtree(path: Path) -> None:
+    # shutil (and its compression modules) only when something is removed
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

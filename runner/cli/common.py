@@ -102,9 +102,7 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 
 def console() -> Any:
-    from rich.console import Console
+    """rich's console, created when something needs it (report/console.py)."""
+    from runner.report.console import RunConsole
 
-    console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=max(console.width, 140))
-    return console
+    return RunConsole()

@@ -53,7 +53,10 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``command="run"`` only the `run` subcommand (what `ovrun
+    RECIPE` parses: building the other fifteen subparsers costs more than the cached run's
+    own work, and `ovrun run ...` parses, helps and errs identically without them)."""
     parser = _Parser(
         prog="ovrun", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -108,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
         help="stream the libraries' output (NNCF, transformers, OpenVINO) to the console; "
         "by default it goes to each task's log in <out>/logs/",
     )
+    if command == "run":
+        return parser
 
     validate = sub.add_parser(
         "validate", help="check recipes against the schema; exit 2 on the first error"
@@ -196,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     except OvrunError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.exit_code
-    parser = _parser()
+    parser = _parser(argv[0] if argv[:1] == ["run"] else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help

@@ -7,8 +7,8 @@ rename, and the directory after it.
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -32,7 +32,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     would give (0666 minus the umask), not mkstemp's 0600, so a group-shared cache dir and
     shared run dirs stay readable by the group."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _new_temp(path.parent, f".{path.name}.", ".tmp")
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -44,6 +44,20 @@ def write_text_atomic(path: Path, text: str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def _new_temp(directory: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """tempfile.mkstemp's contract (a new file, created exclusively, mode 0600, not
+    inherited by children) without importing tempfile and random (~5 ms of every run)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = os.path.abspath(os.path.join(directory, f"{prefix}{os.urandom(6).hex()}{suffix}"))
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(directory))
 
 
 def fsync_dir(path: Path) -> None:

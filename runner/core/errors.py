@@ -13,6 +13,8 @@ EXIT_INTERRUPTED = 130
 
 @dataclass(frozen=True)
 class Location:
+    """Where a problem is: a file and, when known, its 1-based line and column."""
+
     file: str
     line: int | None = None  # 1-based
     col: int | None = None  # 1-based

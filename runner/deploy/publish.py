@@ -7,9 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.deploy.held_back import failures
-from runner.deploy.materialize import materialize
-
 if TYPE_CHECKING:
     from runner.cache.store import Cache
     from runner.plan.tasks import Plan
@@ -32,6 +29,9 @@ def deploy_passed(
     tasks = [t for t in plan.order() if t.op.name == "deploy"]
     if spec is None or not tasks:  # e.g. --only 'compress:*': leave the last deploy dir alone
         return
+    from runner.deploy.held_back import failures
+    from runner.deploy.materialize import materialize
+
     failed = failures(recipe, doc)
     built = [t for t in tasks if t.id in finished]
     chosen = [t for t in built if spec.allow_failed or t.labels["variant"] not in failed]

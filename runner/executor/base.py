@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Outcome:
+    """What happened to one task in a run, and why."""
+
     task_id: str
     state: str  # cached | ran | skipped | failed | blocked
     reason: str = ""
@@ -47,6 +49,8 @@ class NullProgress:
 
 @dataclass(frozen=True)
 class RunOptions:
+    """What execution.py hands every executor besides the plan and the decisions."""
+
     log_dir: Path  # each task's log: the libraries' output, a failing task's traceback
     progress: Progress = field(default_factory=NullProgress)
     keep_going: bool = False  # after a failure, run what does not depend on it

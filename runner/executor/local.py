@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from runner.executor.base import Outcome, RunOptions, pruned, settle
-from runner.executor.task import execute_task
 
 if TYPE_CHECKING:
     from runner.cache.decision import Decision
@@ -30,6 +29,9 @@ class LocalExecutor:
                 plan, task, outcomes, self.cache
             )
             if outcome is None:
+                # imported when a task runs: a fully cached run never needs it
+                from runner.executor.task import execute_task
+
                 progress.start(task, decision)
                 outcome = execute_task(
                     self.cache,

@@ -24,7 +24,7 @@ _STYLE = {
 def _plain(text: str) -> str:
     """Reasons and log lines carry file names, recipe values and remote metadata: escape their
     control characters (ANSI) and their rich markup (a '[/]' in a file name is no tag)."""
-    from rich.markup import escape
+    from runner.report.plain import escape  # rich.markup.escape without importing rich
 
     return escape(printable(text))
 

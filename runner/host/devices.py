@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +29,14 @@ def stamp() -> dict[str, Any]:
     return {
         "probe_format": 3,  # 3: meta plugins and driver versions too; older memos re-probe
         "openvino": lib_version("openvino"),
-        "host": socket.gethostname(),
+        "host": hostname(),
         "cpu": cpu_identity(),
         "device_nodes": nodes,
     }
 
 
 def _memo_file(cache_root: Path) -> Path:
-    return cache_root / "memo" / f"devices-{socket.gethostname()}.json"
+    return cache_root / "memo" / f"devices-{hostname()}.json"
 
 
 def memoized(cache_root: Path) -> dict[str, Any] | None:
@@ -127,3 +126,12 @@ def unavailable_reason(device: str, available: list[str]) -> str | None:
     if missing:
         return f"device {device} needs {', '.join(missing)}, not available (available: {shown})"
     return None
+
+
+def hostname() -> str:
+    """socket.gethostname() without importing socket: on POSIX both read uname's nodename."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()

@@ -11,6 +11,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Op:
+    """One operation: its adapter, its version and what its cache key covers."""
+
     name: str
     target: str  # "module:function" of the adapter, imported only when the op runs
     version: int  # bump when the implementation changes what it produces

@@ -43,6 +43,8 @@ _BITS = {
 
 @dataclass
 class Candidate:
+    """One candidate of a search: variant's settings and the tasks that try it."""
+
     variant: str
     id: str
     settings: dict[str, Any]  # full compress_weights settings (base + this candidate's values)

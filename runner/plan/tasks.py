@@ -25,6 +25,8 @@ Pruner = Callable[..., "str | None"]
 
 @dataclass
 class Task:
+    """One node of the plan: an op with its params, upstream tasks and input files."""
+
     id: str
     op: Op
     params: dict[str, Any]
@@ -39,6 +41,8 @@ class Task:
 
 @dataclass
 class Plan:
+    """A recipe's tasks in topological order, with the skips decided before keying."""
+
     recipe: Recipe
     tasks: dict[str, Task]  # in topological order
     # search uses it to skip candidates known to fail; every executor asks it before a task

@@ -30,6 +30,8 @@ _RELATIVE_MARK = "relative to the recipe file"
 
 @dataclass(frozen=True)
 class Overrides:
+    """The --set and --param values of the command line."""
+
     sets: list[str] = field(default_factory=list)  # "path.to.key=value"
     params: list[str] = field(default_factory=list)  # "name=value"
 
@@ -38,12 +40,16 @@ class Overrides:
 
 
 def load_composed(
-    path: Path, overrides: Overrides | None = None, grants: Grants | None = None
+    path: Path,
+    overrides: Overrides | None = None,
+    grants: Grants | None = None,
+    parse_memo: Path | None = None,
 ) -> RecipeDoc:
     """``grants``: what the user allows beyond the project root (default: the environment's
-    OVRUN_ALLOW_READ only)."""
+    OVRUN_ALLOW_READ only); ``parse_memo``: where parses of each file's text are remembered
+    (recipe/parse_memo.py)."""
     scope = ReadScope.for_recipe(path, grants)
-    doc = _load_chain(Path(path), [], scope)
+    doc = _load_chain(Path(path), [], scope, parse_memo)
     doc.reads = scope
     doc.positions.pop(("extends",), None)
     doc.key_positions.pop(("extends",), None)
@@ -57,8 +63,10 @@ def load_composed(
 # -- extends --------------------------------------------------------------------
 
 
-def _load_chain(path: Path, chain: list[Path], scope: ReadScope) -> RecipeDoc:
-    doc = load_file(path)
+def _load_chain(
+    path: Path, chain: list[Path], scope: ReadScope, parse_memo: Path | None = None
+) -> RecipeDoc:
+    doc = load_file(path, parse_memo)
     real = path.resolve()
     base_ref = doc.data.get("extends")
     if base_ref is None:
@@ -92,7 +100,7 @@ def _load_chain(path: Path, chain: list[Path], scope: ReadScope) -> RecipeDoc:
             hint="extends: paths are relative to the file that names them",
             location=where,
         )
-    base = _load_chain(base_path, seen, scope)
+    base = _load_chain(base_path, seen, scope, parse_memo)
     _absolutize_paths(base)
     base.data.pop("extends", None)
     return _merge_docs(base, doc)

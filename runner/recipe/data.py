@@ -24,6 +24,8 @@ _NEEDS_MODEL = ("text", "jsonl", "csv", "tsv", "parquet", "datasets_dir")  # tok
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """One data: entry, resolved: its source, format and sampling."""
+
     name: str
     format: str  # one of SOURCES
     source: Path | None  # resolved file or dir; None for synthetic

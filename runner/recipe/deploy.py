@@ -12,6 +12,8 @@ from runner.recipe.model_sources import Source
 
 @dataclass(frozen=True)
 class DeploySpec:
+    """The deploy: section, resolved."""
+
     variants: list[str]
     formats: list[str]
     device: str

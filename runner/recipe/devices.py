@@ -13,6 +13,8 @@ META = ("AUTO", "HETERO", "MULTI")
 
 @dataclass(frozen=True)
 class DeviceName:
+    """A device as a recipe names it, parsed once (meta device and its members)."""
+
     text: str  # as written: "AUTO:GPU,CPU"
     meta: str | None  # "AUTO" / "HETERO" / "MULTI", None for a physical device
     members: tuple[str, ...]  # the list after ':' ("GPU", "CPU"); () for bare AUTO / CPU

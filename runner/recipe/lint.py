@@ -29,6 +29,8 @@ _EIGHT_BIT = ("int8_sym", "int8_asym")
 
 @dataclass(frozen=True)
 class Finding:
+    """One lint result, with its severity and position."""
+
     severity: str  # error | warning
     message: str
     hint: str

@@ -38,6 +38,8 @@ _PREFIX = {"precision": "", "streams": "s", "threads": "t", "batch": "b", "seq_l
 
 @dataclass(frozen=True)
 class Cell:
+    """One benchmark cell of the matrix: device, hint, dims and compile properties."""
+
     device: str
     hint: str
     dims: dict[str, Any]  # precision / streams / threads (None = unset), batch, seq_len

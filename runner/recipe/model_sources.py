@@ -38,6 +38,8 @@ _SOURCE = ("model", "source")
 
 @dataclass(frozen=True)
 class Source:
+    """Where the model comes from, resolved at plan time (no ML import)."""
+
     kind: str  # path | package | hf | onnx | ir | random
     ref: str  # as written in the recipe (an id, a path, or "random")
     revision: str | None = None

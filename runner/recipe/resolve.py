@@ -192,7 +192,6 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
         evaluate=evaluate,
         raw=data,
     )
-    from runner.recipe.assert_names import parse_recipe_asserts
     from runner.recipe.matrix import check_matrix
 
     check_matrix(recipe)
@@ -202,7 +201,10 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     from runner.recipe.runtimes import check_runtimes
 
     check_runtimes(recipe)
-    recipe.asserts = parse_recipe_asserts(recipe)
+    if recipe.raw.get("assert"):  # the assert parser is imported only for a recipe that has some
+        from runner.recipe.assert_names import parse_recipe_asserts
+
+        recipe.asserts = parse_recipe_asserts(recipe)
     from runner.recipe.deploy import parse_deploy
 
     recipe.deploy = parse_deploy(doc, data, list(variants), model.source)
@@ -214,10 +216,12 @@ def load_recipe(
     overrides: Overrides | None = None,
     memo_dir: Path | None = None,
     grants: Grants | None = None,
+    parse_memo: Path | None = None,
 ) -> Recipe:
     """``overrides``: --set / --param (None: none); ``memo_dir``: where documents that passed
     the schema are remembered (`runner.recipe.schema.validate`); ``grants``: --allow-read /
-    --allow-pickle (None: only what OVRUN_ALLOW_READ allows)."""
+    --allow-pickle (None: only what OVRUN_ALLOW_READ allows); ``parse_memo``: where parses of
+    the files' text are remembered (`runner.recipe.parse_memo`)."""
     from runner.recipe.compose import load_composed
 
-    return build(load_composed(Path(path), overrides, grants), memo_dir)
+    return build(load_composed(Path(path), overrides, grants, parse_memo), memo_dir)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.core.errors import Location
-from runner.recipe.asserts import Assertion
-from runner.recipe.data import DatasetSpec
-from runner.recipe.deploy import DeploySpec
-from runner.recipe.load import RecipeDoc
-from runner.recipe.model_sources import Source
+
+if TYPE_CHECKING:  # annotations only: a recipe without assert: never loads the assert parser
+    from runner.recipe.asserts import Assertion
+    from runner.recipe.data import DatasetSpec
+    from runner.recipe.deploy import DeploySpec
+    from runner.recipe.load import RecipeDoc
+    from runner.recipe.model_sources import Source
 
 TASK_METRIC = {
     "feature-extraction": "cosine",
@@ -26,6 +28,8 @@ TASK_METRIC = {
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """The model: section, its source resolved."""
+
     source: Source
     task: str
     weight_format: str
@@ -35,6 +39,8 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class VariantSpec:
+    """One variant: how it is derived from the exported model."""
+
     name: str
     description: str
     quantize: dict[str, Any] | None = None
@@ -52,6 +58,8 @@ class VariantSpec:
 
 @dataclass(frozen=True)
 class Targets:
+    """The targets: section: devices, hints and the matrix dimensions."""
+
     devices: list[str]
     hints: list[str]
     properties: dict[str, Any]
@@ -65,6 +73,8 @@ class Targets:
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
+    """The benchmark: section with its defaults filled."""
+
     duration_s: float
     warmup: int
     batch: int  # the first of batches
@@ -80,6 +90,8 @@ class BenchmarkSpec:
 
 @dataclass(frozen=True)
 class EvaluateSpec:
+    """The evaluate: section: metric, dataset, reference and gate."""
+
     dataset: str
     reference: str
     metric: str
@@ -93,6 +105,8 @@ class EvaluateSpec:
 
 @dataclass
 class Recipe:
+    """A validated recipe, typed, with the document it came from for positions."""
+
     name: str
     description: str
     file: Path

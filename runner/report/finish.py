@@ -33,10 +33,10 @@ def fingerprint(host: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def complete(asserts: list[Assertion], doc: dict[str, Any]) -> None:
     """Add the fingerprint and the assertion verdicts to ``doc`` in place."""
-    from runner.report.asserts import check_all
-
     doc["host"] = fingerprint(doc.get("host"))
     if asserts and doc.get("benchmarks") is not None:
+        from runner.report.asserts import check_all  # only a recipe with assert: needs it
+
         doc["asserts"] = check_all(asserts, doc)
 
 
@@ -45,9 +45,11 @@ def asserts_failed(doc: dict[str, Any]) -> bool:
 
 
 def print_asserts(doc: dict[str, Any], console) -> None:
+    if not doc.get("asserts"):
+        return
     from runner.report.asserts import describe
 
-    for record in doc.get("asserts") or []:
+    for record in doc["asserts"]:
         style = {True: "green", False: "bold red", None: "yellow"}[record["passed"]]
         console.print(describe(record), style=style, highlight=False)
 

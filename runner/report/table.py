@@ -14,11 +14,12 @@ def _fmt(value: Any, spec: str, unit: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{unit}"
 
 
-def summary_table(results: dict[str, Any]):
-    from rich.table import Table
-
+def summary_table(results: dict[str, Any]) -> Any:
+    """A Grid (rich draws it on a terminal; off one, report/plain.py prints the same box
+    without importing rich), or the LLM table."""
     from runner.report.generation_table import generation_table, is_generation
     from runner.report.labelled import task_cells, task_columns
+    from runner.report.plain import Grid
 
     if is_generation(results):  # LLM cells: TTFT / TPOT / tokens/s columns
         return generation_table(results)
@@ -26,11 +27,10 @@ def summary_table(results: dict[str, Any]):
     evaluations = results.get("evaluations", {})
     reference = results.get("reference")
     metric = results.get("metric") or "metric"
-    table = Table(title=f"ovrun · {results['recipe']}", title_justify="left")
     extra = _extra_dims(results["benchmarks"])
     # targets.runtimes with onnxruntime: OpenVINO's gain over ONNX Runtime in the same cell
     ort = any(r.get("runtime") == "onnxruntime" for r in results["benchmarks"])
-    for column, justify in (
+    columns = [
         ("variant", "left"),
         ("device", "left"),
         ("hint", "left"),
@@ -45,8 +45,8 @@ def summary_table(results: dict[str, Any]):
         (metric, "right"),
         *((name, "right") for name in task_columns(results)),  # against labels
         ("size MB", "right"),
-    ):
-        table.add_column(column, justify=justify)
+    ]
+    table = Grid(f"ovrun · {results['recipe']}", columns)
     for row in results["benchmarks"]:
         ev = evaluations.get(row["variant"])
         if row["variant"] == reference:
