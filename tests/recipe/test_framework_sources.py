@@ -152,7 +152,10 @@ def test_synthetic_tensors_take_model_shapes_and_need_no_export(tmp_path: Path) 
     }
     assert not calib.deps  # its shapes are in its key: no export needed first
     # token-id synthetic data keeps exactly the options written (its key is unchanged)
-    assert dataset_task(session.recipe.data["ids"]).params["synthetic"] == {"length": 8, "vocab_size": 50}
+    assert dataset_task(session.recipe.data["ids"]).params["synthetic"] == {
+        "length": 8,
+        "vocab_size": 50,
+    }
 
 
 def test_synthetic_tensors_without_shapes_are_a_recipe_error(tmp_path: Path, capsys) -> None:
