@@ -196,3 +196,24 @@ def test_dynamic_input_without_shapes_is_a_clear_benchmark_error(
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Traceback" not in output
     assert "has the dynamic shape" in output and "model.shapes" in output, output[-2000:]
+
+
+def test_paddle_pir_json_program_is_refused_with_the_resave_hint(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """paddle.jit.save's default (PIR) .json program: this OpenVINO's Paddle frontend cannot
+    read it, and the export says how to save one it can, instead of 'cannot recognize'."""
+    _require("paddle")
+    from runner.adapters.model_sources import convert_graph
+    from runner.core.errors import OvrunError
+    from runner.plan.context import TaskContext
+
+    out = tmp_path_factory.mktemp("pir")
+    _build(_PADDLE_BUILD, out)  # paddle's default: model.json + model.pdiparams
+    program = out / "pd" / "model.json"
+    assert program.is_file()
+    files = {"model": program, "weights": out / "pd" / "model.pdiparams"}
+    ctx = TaskContext("export", "export", {"source": {"kind": "paddle"}}, {}, files, out / "o")
+    with pytest.raises(OvrunError, match="cannot read the Paddle PIR program") as err:
+        convert_graph(ctx, "paddle", out / "o" / "model", "fp32")
+    assert "FLAGS_enable_pir_api=0" in (err.value.hint or "")
