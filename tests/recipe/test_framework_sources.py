@@ -5,10 +5,12 @@ here, never converted (tests/e2e/test_framework_sources_e2e.py converts real one
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from recipes_util import write
+from recipes_util import REPO, write
 
 from runner.cli.main import main
 from runner.core.errors import OvrunError
@@ -166,3 +168,31 @@ def test_synthetic_tensors_without_shapes_are_a_recipe_error(tmp_path: Path, cap
     assert main(["validate", str(recipe(tmp_path, "{tflite: m.tflite}", extra))]) == 2
     err = capsys.readouterr().err
     assert "need input shapes" in err and "model.shapes" in err and "Traceback" not in err
+
+
+def test_validate_imports_no_ml_library_for_framework_sources(tmp_path: Path) -> None:
+    """The frontend check looks on disk: validate still imports neither openvino nor a
+    framework."""
+    saved_model(tmp_path / "sm")
+    paddle_model(tmp_path / "pd")
+    (tmp_path / "m.tflite").write_bytes(b"flatbuffer")
+    recipes = [
+        recipe(tmp_path, source, name=f"r{i}.yaml")
+        for i, source in enumerate(
+            ("{tf_saved_model: sm}", "{tflite: m.tflite}", "{paddle: pd/m.pdmodel}")
+        )
+    ]
+    code = (
+        "import sys; from runner.cli.main import main; "
+        "rc = max(main(['validate', path]) for path in sys.argv[1:]); "
+        "heavy = [m for m in ('openvino', 'tensorflow', 'paddle', 'torch', 'networkx') "
+        "if m in sys.modules]; print(heavy); sys.exit(rc)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *map(str, recipes)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
