@@ -22,7 +22,10 @@ a synchronous loop on a single request that calls ``reset_state()`` before each
 inference (the reset is outside the per-inference latency, inside the wall time).
 
 Input data is synthetic (random ids like ``benchmark_app``), built once and set on each
-request before timing, so input preparation is never measured.
+request before timing, so input preparation is never measured. A model none of whose inputs
+is a token input (float tensors, images: converted TensorFlow / TFLite / Paddle / ONNX models)
+runs at the IR's own static input shapes (``model.shapes``; a dynamic first dimension takes
+``batch``) with seeded uniform [0, 1) values of each input's dtype.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from runner.adapters.devices import require_device, settable_properties
-from runner.adapters.feeds import make_feed, synthetic_sample
+from runner.adapters.feeds import make_feed, random_tensors, synthetic_sample
 from runner.adapters.roofline import roofline_fields
 from runner.core.errors import OvrunError
 from runner.host.devices import compile_name
@@ -103,9 +106,12 @@ def run(ctx: TaskContext) -> dict[str, Any]:
     compile_s = time.perf_counter() - start
     cache_times = _cached_compile_times(core, model, target, config)
 
-    vocab = int(config_json.get("vocab_size") or _DEFAULT_VOCAB)
-    sample = synthetic_sample(batch, seq_len, vocab, int(params["seed"]))
-    feed = make_feed(compiled.inputs, sample)
+    if _takes_tokens(model):
+        vocab = int(config_json.get("vocab_size") or _DEFAULT_VOCAB)
+        sample = synthetic_sample(batch, seq_len, vocab, int(params["seed"]))
+        feed = make_feed(compiled.inputs, sample)
+    else:
+        feed = random_tensors(compiled.inputs, int(params["seed"]))
     loop = Loop(
         warmup=int(params["warmup"]),
         duration_s=float(params["duration_s"]),
@@ -264,7 +270,36 @@ def _compile_config(core: Any, device: str, hint: str, properties: dict[str, Any
     return {"PERFORMANCE_HINT": hint, **properties}
 
 
+def _takes_tokens(model: Any) -> bool:
+    return any(port.get_any_name() in _TOKEN_INPUTS + _BATCH_INPUTS for port in model.inputs)
+
+
+def _tensor_shapes(model: Any, batch: int) -> dict[str, list[int]]:
+    """A non-token model's own input shapes; only a dynamic first (batch) dim is filled."""
+    shapes: dict[str, list[int]] = {}
+    for port in model.inputs:
+        name, dims = port.get_any_name(), port.get_partial_shape()
+        if dims.rank.is_dynamic:
+            shape = None
+        else:
+            shape = [
+                batch
+                if i == 0 and dim.is_dynamic
+                else (dim.get_length() if dim.is_static else None)
+                for i, dim in enumerate(dims)
+            ]
+        if shape is None or None in shape:
+            raise OvrunError(
+                f"model input {name} has the dynamic shape {dims}; the benchmark needs it static",
+                hint=f"set model.shapes: {{{name}: [...]}} (every dimension, batch first)",
+            )
+        shapes[name] = shape
+    return shapes
+
+
 def _static_shapes(model: Any, batch: int, seq_len: int) -> dict[str, list[int]]:
+    if not _takes_tokens(model):
+        return _tensor_shapes(model, batch)
     shapes: dict[str, list[int]] = {}
     for port in model.inputs:
         name = port.get_any_name()  # the name make_feed keys on

@@ -9,6 +9,11 @@ source has them, ``token_type_ids``, all shaped [N, L]: right-padded to the long
 (``padding: longest``) or to ``max_length`` (``padding: max_length``, static shapes).
 ``out/dataset.json`` records the padding policy and batch size; :func:`load_samples`
 reads both back and yields one feed-ready item per batch.
+
+Models whose inputs are not token ids take *tensors* (``"tensors": true`` in dataset.json):
+``samples.npz`` then holds one array per model input, named as the input, rows first
+([N, ...], any dtype), from an ``npz`` without ``input_ids`` or from ``synthetic`` with a
+``dtype`` (seeded uniform values shaped by model.shapes). Items are rows ``batch`` at a time.
 """
 
 from __future__ import annotations
@@ -49,6 +54,22 @@ def run(ctx: TaskContext) -> dict:
         raise OvrunError(f"dataset batch must be at least 1, got {batch}", hint="e.g. batch: 1")
 
     layout = {"padding": padding, "batch": batch}
+    tensors = _tensors(ctx, fmt, count)
+    if tensors is not None:
+        arrays, summary = tensors
+        np.savez(ctx.out / SAMPLES_FILE, **arrays)
+        layout["tensors"] = True
+        (ctx.out / LAYOUT_FILE).write_text(json.dumps(layout), encoding="utf-8")
+        rows = len(next(iter(arrays.values())))
+        return {
+            "format": fmt,
+            "samples": rows,
+            "batches": -(-rows // batch),
+            **layout,
+            **summary,
+            "shapes": {name: list(values.shape[1:]) for name, values in arrays.items()},
+            "keys": sorted(arrays),
+        }
     if params.get("labels"):  # a labelled test set: tokens plus labels.json
         tokens, width, summary = _from_labelled(ctx, padding, layout)
         tokens.write_npz(ctx.out / SAMPLES_FILE, width)
@@ -98,8 +119,14 @@ def load_samples(dataset_dir: Path) -> list[dict[str, np.ndarray]]:
     )
     with np.load(path) as data:
         arrays = {key: data[key] for key in data.files}
-    lengths = arrays["attention_mask"].sum(axis=1)
     batch = int(layout.get("batch", 1))
+    if layout.get("tensors"):  # named input tensors, rows first: no padding to trim
+        rows = len(next(iter(arrays.values())))
+        return [
+            {key: values[start : start + batch] for key, values in arrays.items()}
+            for start in range(0, rows, batch)
+        ]
+    lengths = arrays["attention_mask"].sum(axis=1)
     static = layout.get("padding") == "max_length"
     items = []
     for start in range(0, len(lengths), batch):
@@ -107,6 +134,54 @@ def load_samples(dataset_dir: Path) -> list[dict[str, np.ndarray]]:
         width = arrays["input_ids"].shape[1] if static else int(lengths[start:stop].max())
         items.append({key: values[start:stop, :width] for key, values in arrays.items()})
     return items
+
+
+def _tensors(ctx: TaskContext, fmt: str, count: int) -> tuple[dict, dict] | None:
+    """Input tensors for a model that does not take token ids; None for token data."""
+    params = ctx.params
+    spec = params.get("synthetic") or {}
+    if fmt == "synthetic" and "dtype" in spec:
+        rng = np.random.default_rng(int(params.get("seed", 0)))
+        arrays = {
+            name: rng.uniform(spec["low"], spec["high"], size=(count, *dims)).astype(spec["dtype"])
+            for name, dims in sorted(spec["shapes"].items())
+        }
+        ctx.log(f"synthetic: {count} rows of {', '.join(sorted(arrays))} ({spec['dtype']})")
+        return arrays, {"dtype": spec["dtype"]}
+    if fmt != "npz":
+        return None
+    stored = _read_npz(Path(ctx.files["source"]))
+    if "input_ids" in stored:
+        return None
+    source = Path(ctx.files["source"])
+    if not stored:
+        raise OvrunError(f"{source} holds no arrays", hint="save inputs with numpy.savez")
+    counts = {name: values.shape[0] if values.ndim else 0 for name, values in stored.items()}
+    if len(set(counts.values())) != 1 or 0 in counts.values():
+        shown = ", ".join(f"{name} {list(stored[name].shape)}" for name in sorted(stored))
+        raise OvrunError(
+            f"{source}: input arrays must share their first (row) dimension, got {shown}",
+            hint="store each model input as [samples, ...] with the same number of samples",
+        )
+    rows = _select(
+        list(range(next(iter(counts.values())))),
+        count,
+        params.get("shuffle", False),
+        int(params.get("seed", 0)),
+    )
+    arrays = {name: values[rows] for name, values in sorted(stored.items())}
+    return arrays, {"source_lines": next(iter(counts.values()))}
+
+
+def _read_npz(source: Path) -> dict[str, np.ndarray]:
+    try:
+        # allow_pickle stays off: object arrays would unpickle code from the file
+        with np.load(source) as data:
+            return {key: np.asarray(data[key]) for key in data.files}
+    except (OSError, ValueError) as err:
+        raise OvrunError(
+            f"cannot read {source} as .npz ({type(err).__name__})", hint="save with numpy.savez"
+        ) from err
 
 
 def _select(items: list, count: int, shuffle: bool, seed: int) -> list:
@@ -178,13 +253,7 @@ def _from_npz(ctx: TaskContext, count: int, padding: str) -> tuple[dict[str, np.
     """Ready token ids: select rows, cut to max_length, keep (or add) the attention mask."""
     params = ctx.params
     source = Path(ctx.files["source"])
-    try:
-        with np.load(source) as data:
-            stored = {key: np.asarray(data[key]) for key in data.files}
-    except (OSError, ValueError) as err:
-        raise OvrunError(
-            f"cannot read {source} as .npz ({type(err).__name__})", hint="save with numpy.savez"
-        ) from err
+    stored = _read_npz(source)
     if "input_ids" not in stored:
         raise OvrunError(
             f"{source} has no input_ids array ({len(stored)} other arrays)",

@@ -119,11 +119,13 @@ def _cosine_scores(
     for sample in samples:
         got, want = model.output_of(sample), reference.output_of(sample)
         _check_shapes(got, want)
-        mask = sample["attention_mask"]
+        if "attention_mask" in sample:
+            mask = sample["attention_mask"]
+            got, want = _masked_mean(got, mask), _masked_mean(want, mask)
+        else:  # named tensors (no tokens): each row's whole output, flattened
+            got, want = got.reshape(got.shape[0], -1), want.reshape(want.shape[0], -1)
         # one score per sample, also when the dataset batches several samples per item
-        for got_row, want_row in zip(
-            _masked_mean(got, mask), _masked_mean(want, mask), strict=True
-        ):
+        for got_row, want_row in zip(got, want, strict=True):
             yield _cosine(got_row, want_row)
 
 
@@ -167,7 +169,7 @@ def _argmax_agreement(model: _Runner, reference: _Runner, samples: list) -> dict
         got, want = model.output_of(sample), reference.output_of(sample)
         _check_shapes(got, want)
         agree = got.argmax(axis=-1) == want.argmax(axis=-1)
-        if agree.ndim == 2:  # [1, tokens]: only tokens the mask keeps count
+        if agree.ndim == 2 and "attention_mask" in sample:  # [1, tokens]: masked tokens
             agree = agree[sample["attention_mask"].astype(bool)]
         counts.append((int(agree.sum()), int(agree.size)))
     return _agreement(np.array(counts))

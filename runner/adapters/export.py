@@ -4,7 +4,8 @@ Hugging Face sources (local dir, packaged dir, hub id, random-init) go through
 optimum-intel's exporter in-process (``openvino_model.xml/.bin``, ``config.json``, tokenizer
 files, ``generation_config.json``). Weights keep the asked precision: optimum-intel silently
 compresses models over 1B parameters to int8 unless an explicit ``OVConfig`` is given, so
-one always is. ONNX files and existing IRs go through :mod:`runner.adapters.model_sources`.
+one always is. ONNX, TensorFlow SavedModel, TFLite and Paddle files and existing IRs go through
+:mod:`runner.adapters.model_sources`.
 Every export then applies ``shapes`` and converts the tokenizer to IR for openvino-genai.
 """
 
@@ -55,8 +56,8 @@ def run(ctx: TaskContext) -> dict:
         )
 
     out_dir = ctx.out / "model"
-    if kind in ("onnx", "ir"):
-        ctx.log(f"{'converting' if kind == 'onnx' else 'reading'} {ctx.files['model']}")
+    if kind in model_sources.GRAPH_KINDS:
+        ctx.log(f"{'reading' if kind == 'ir' else 'converting'} {ctx.files['model']}")
         model = model_sources.convert_graph(ctx, kind, out_dir, weight_format)
         name = Path(ctx.files["model"]).name
         summary = model_sources.graph_summary(model, out_dir, task, kind, name)
@@ -113,7 +114,7 @@ def _resolve_source(ctx: TaskContext) -> tuple[str, bool]:
         return source["ref"], False
     raise OvrunError(
         f"model source kind {kind!r} cannot be exported",
-        hint="use path:, package:, hf:, random:, onnx: or ir:",
+        hint="use one of the model.source kinds the schema lists",
     )
 
 

@@ -20,12 +20,11 @@ def make_feed(model_inputs: Iterable[Any], sample: dict[str, np.ndarray]) -> dic
     ``sample`` holds ``input_ids`` (shape [batch, length]) and optionally ``attention_mask``
     and ``token_type_ids``. A stateful causal LM also gets ``position_ids`` and ``beam_idx``;
     the caller resets its state (``InferRequest.reset_state()``) before each new sequence.
+    A sample without ``input_ids`` is a set of named tensors (a model that does not take
+    token ids): each input gets the array of its name.
     """
     if "input_ids" not in sample:
-        raise OvrunError(
-            "a sample has no input_ids",
-            hint="build samples with the dataset op or synthetic_sample",
-        )
+        return tensor_feed(model_inputs, sample)
     input_ids = np.asarray(sample["input_ids"])
     if input_ids.ndim != 2:
         raise OvrunError(
@@ -43,6 +42,36 @@ def make_feed(model_inputs: Iterable[Any], sample: dict[str, np.ndarray]) -> dic
                 "beam_idx; export the model with a supported task",
             )
         feed[name] = builder(sample, input_ids).astype(_dtype(port), copy=False)
+    return feed
+
+
+def tensor_feed(
+    model_inputs: Iterable[Any], sample: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Each model input's array from ``sample``, found by any of the input's names (a
+    converted TensorFlow model's input answers to several) and cast to the input's dtype."""
+    feed = {}
+    for port in model_inputs:
+        names = sorted(port.get_names()) or [port.get_any_name()]
+        found = [name for name in names if name in sample]
+        if not found:
+            raise OvrunError(
+                f"the data has no array for model input {port.get_any_name()!r} "
+                f"(it has {', '.join(sorted(sample)) or 'none'})",
+                hint="name each npz array (or synthetic.shapes / model.shapes entry) after a "
+                f"model input: {port.get_any_name()}",
+            )
+        feed[port.get_any_name()] = np.asarray(sample[found[0]]).astype(_dtype(port), copy=False)
+    return feed
+
+
+def random_tensors(model_inputs: Iterable[Any], seed: int) -> dict[str, np.ndarray]:
+    """Seeded uniform [0, 1) values for every input, shaped and typed as the (static) port."""
+    rng = np.random.default_rng(seed)
+    feed = {}
+    for port in model_inputs:
+        shape = [int(dim) for dim in port.get_shape()]
+        feed[port.get_any_name()] = rng.uniform(0.0, 1.0, size=shape).astype(_dtype(port))
     return feed
 
 

@@ -2,6 +2,8 @@
 random-init models, plus the steps every export ends with (static shapes, tokenizer IR).
 
 - ``onnx``: ``ov.convert_model`` (optionally with input shapes), saved FP32 or FP16.
+- ``tf_saved_model`` / ``tflite`` / ``paddle``: ``ov.convert_model`` on the file (OpenVINO's
+  own frontends read them; no tensorflow or paddle import), same options as ``onnx``.
 - ``ir``: copied as is (no conversion); only read back to check it loads.
 - ``random``: a transformers config + tokenizer; weights drawn from ``torch.manual_seed``
   and saved as a HF dir that the regular optimum-intel export then converts.
@@ -91,23 +93,34 @@ def materialize_random(ctx: TaskContext, task: str, dest: Path) -> Path:
     return dest
 
 
-# --- ONNX and IR ------------------------------------------------------------------------
+# --- converted graphs and IR ------------------------------------------------------------
+
+# kind -> (what the file is, how to check it) for every kind ov.convert_model reads
+_CONVERTED = {
+    "onnx": ("ONNX file", "check the file opens with onnx.load"),
+    "tf_saved_model": ("SavedModel", "check it loads with tf.saved_model.load"),
+    "tflite": ("TFLite file", "check it loads with tf.lite.Interpreter"),
+    "paddle": ("Paddle model", "check it loads with paddle.jit.load"),
+}
+GRAPH_KINDS = (*_CONVERTED, "ir")
 
 
 def convert_graph(ctx: TaskContext, kind: str, out_dir: Path, weight_format: str | None) -> Any:
-    """Write ``out_dir/openvino_model.xml`` from an ONNX file or an IR; return the ov.Model."""
+    """Write ``out_dir/openvino_model.xml`` from a framework file or an IR; return the ov.Model."""
     import openvino as ov
 
     src = Path(ctx.files["model"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    if kind == "onnx":
+    if kind in _CONVERTED:
+        what, check = _CONVERTED[kind]
+        _require_frontend(kind, src)
         inputs = ctx.params["source"].get("inputs") or None
         try:
             model = ov.convert_model(str(src), input=inputs)
         except Exception as err:  # every frontend failure here is about the user's file
             raise OvrunError(
-                f"cannot convert ONNX file {src.name}: {_reason(err)}",
-                hint="check the file opens with onnx.load and that source.inputs names real inputs",
+                f"cannot convert {what} {src.name}: {_reason(err)}",
+                hint=f"{check}, and that source.inputs names real inputs",
             ) from err
         save_stable(model, out_dir / IR_XML, compress_to_fp16=weight_format == "fp16")
     else:
@@ -123,6 +136,32 @@ def convert_graph(ctx: TaskContext, kind: str, out_dir: Path, weight_format: str
     _copy_tokenizer(ctx.files.get("tokenizer"), out_dir)
     _write_config(ctx.params["source"].get("model_type"), out_dir)
     return model
+
+
+def _require_frontend(kind: str, src: Path) -> None:
+    """The plan checked the frontend library is there; this checks it reads this file."""
+    from runner.recipe.model_sources import FRONTENDS, missing_frontend
+
+    if kind not in FRONTENDS:
+        return
+    frontend = missing_frontend(kind)
+    if frontend is not None:
+        raise OvrunError(
+            f"{kind}: this OpenVINO install has no {frontend} frontend",
+            hint="install the full openvino wheel (pip install -U openvino)",
+        )
+    if kind == "paddle" and src.suffix == ".json":
+        from openvino.frontend import FrontEndManager
+
+        if not FrontEndManager().load_by_framework("paddle").supported(str(src)):
+            import openvino as ov
+
+            raise OvrunError(
+                f"OpenVINO {ov.get_version().split('-')[0]} cannot read the Paddle PIR program "
+                f"{src.name}",
+                hint="save the model in the .pdmodel format: run paddle.jit.save with the "
+                "environment variable FLAGS_enable_pir_api=0, then point paddle: at the .pdmodel",
+            )
 
 
 def _write_config(model_type: str | None, out_dir: Path) -> None:

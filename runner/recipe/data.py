@@ -46,10 +46,18 @@ class DatasetSpec:
         return self.source
 
     @property
+    def tensors(self) -> bool:
+        """Synthetic float tensors (``synthetic: {dtype: ...}``) rather than token ids."""
+        return self.format == "synthetic" and "dtype" in (self.synthetic or {})
+
+    @property
     def needs_model(self) -> bool:
-        """Tokenized sources need the tokenizer; synthetic data needs the vocab size."""
+        """Tokenized sources need the tokenizer; synthetic ids need the vocab size (synthetic
+        tensors carry their shapes, so they do not)."""
         return self.format in _NEEDS_MODEL or (
-            self.format == "synthetic" and not (self.synthetic or {}).get("vocab_size")
+            self.format == "synthetic"
+            and not self.tensors
+            and not (self.synthetic or {}).get("vocab_size")
         )
 
     def key_params(self) -> dict[str, Any]:
@@ -75,9 +83,14 @@ class DatasetSpec:
 
 
 def build_dataset(
-    doc: RecipeDoc, name: str, entry: dict[str, Any], task: str | None = None
+    doc: RecipeDoc,
+    name: str,
+    entry: dict[str, Any],
+    task: str | None = None,
+    model_shapes: dict[str, list[int]] | None = None,
 ) -> DatasetSpec:
-    """``entry`` has the schema defaults filled in; ``task`` is model.task (label checks)."""
+    """``entry`` has the schema defaults filled in; ``task`` is model.task (label checks);
+    ``model_shapes`` (model.shapes) shapes synthetic tensors that name no shapes of their own."""
     where = ("data", name)
     given = [kind for kind in SOURCES if kind in entry]
     if len(given) != 1:
@@ -113,9 +126,44 @@ def build_dataset(
         entry.get("batch", 1),
         entry.get("field", "text"),
         entry.get("split"),
-        dict(entry["synthetic"]) if kind == "synthetic" else None,
+        _synthetic(doc, where, entry, model_shapes) if kind == "synthetic" else None,
         build_labels(doc, name, entry, kind, task),
     )
+
+
+def _synthetic(
+    doc: RecipeDoc, where: tuple, entry: dict[str, Any], model_shapes: dict[str, list[int]] | None
+) -> dict[str, Any]:
+    """The synthetic options as keyed. Token ids keep exactly the options written (their keys
+    stay as they were); tensors get their shapes (written, or model.shapes) and value range
+    filled in, so the key says what is drawn."""
+    spec = dict(entry["synthetic"])
+    if "dtype" not in spec:
+        return spec
+    at = (*where, "synthetic")
+    if "length" in spec or "vocab_size" in spec:
+        raise OvrunError(
+            "synthetic: dtype draws float tensors; length and vocab_size are for token ids",
+            hint="remove length / vocab_size, or remove dtype for token ids",
+            location=doc.location(at),
+        )
+    shapes = spec.get("shapes") or model_shapes
+    if not shapes:
+        raise OvrunError(
+            "synthetic float tensors need input shapes",
+            hint="set model.shapes (static input shapes, batch first), or synthetic.shapes",
+            location=doc.location(at),
+        )
+    low, high = float(spec.get("low", 0.0)), float(spec.get("high", 1.0))
+    if not low < high:
+        raise OvrunError(
+            f"synthetic: low ({low}) must be below high ({high})",
+            hint="e.g. low: -1, high: 1",
+            location=doc.location(at),
+        )
+    # rows are drawn without the batch dimension: the dataset's batch stacks them
+    rows = {name: list(dims[1:]) for name, dims in sorted(shapes.items())}
+    return {"dtype": spec["dtype"], "shapes": rows, "low": low, "high": high}
 
 
 def _resolve(doc: RecipeDoc, path: tuple, value: str, kind: str) -> Path:

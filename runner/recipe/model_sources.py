@@ -40,7 +40,7 @@ _SOURCE = ("model", "source")
 class Source:
     """Where the model comes from, resolved at plan time (no ML import)."""
 
-    kind: str  # path | package | hf | onnx | ir | random
+    kind: str  # one of SOURCE_KINDS
     ref: str  # as written in the recipe (an id, a path, or "random")
     revision: str | None = None
     local_dir: Path | None = None  # resolved directory for path/package kinds
@@ -301,6 +301,95 @@ def _resolve_random(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     return Source("random", "random", files=files, options=options)
 
 
+# --- other frameworks' files (TensorFlow, TFLite, PaddlePaddle) ----------------------------
+
+# kind -> the OpenVINO frontend that reads it, as named under openvino/frontend/.
+FRONTENDS = {"tf_saved_model": "tensorflow", "tflite": "tensorflow_lite", "paddle": "paddle"}
+_PADDLE_PROGRAMS = (".pdmodel", ".json")
+
+
+def _inputs(raw: dict[str, Any]) -> dict[str, Any]:
+    # keyed only when given, as for onnx: (sorted, so spelling order does not split keys)
+    inputs = {name: list(shape) for name, shape in sorted(raw.get("inputs", {}).items())}
+    return {"inputs": inputs} if inputs else {}
+
+
+def _resolve_saved_model(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    at = (*_SOURCE, "tf_saved_model")
+    saved = _local(doc, at, raw["tf_saved_model"], "SavedModel directory", want_dir=True)
+    if not any((saved / name).is_file() for name in ("saved_model.pb", "saved_model.pbtxt")):
+        raise OvrunError(
+            f"tf_saved_model: {raw['tf_saved_model']} holds no saved_model.pb",
+            hint="point it at the directory tf.saved_model.save / model.export wrote",
+            location=doc.location(at),
+        )
+    # The whole directory is one tree input: saved_model.pb, variables/ and assets/ all key it.
+    files = {"model": saved}
+    _tokenizer(doc, raw, files)
+    return Source("tf_saved_model", raw["tf_saved_model"], files=files, options=_inputs(raw))
+
+
+def _resolve_tflite(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    at = (*_SOURCE, "tflite")
+    model = _local(doc, at, raw["tflite"], "TFLite file", want_dir=False)
+    files = {"model": model}
+    _tokenizer(doc, raw, files)
+    return Source("tflite", raw["tflite"], files=files, options=_inputs(raw))
+
+
+def _resolve_paddle(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
+    at = (*_SOURCE, "paddle")
+    program = _local(doc, at, raw["paddle"], "Paddle program file", want_dir=False)
+    if program.suffix not in _PADDLE_PROGRAMS:
+        raise OvrunError(
+            f"paddle: must name the program file (.pdmodel or .json), got {raw['paddle']}",
+            hint="the file paddle.jit.save wrote beside the .pdiparams",
+            location=doc.location(at),
+        )
+    params = program.with_suffix(".pdiparams")
+    if params.exists() or params.is_symlink():
+        params = _beside(doc, at, params, "Paddle parameters")
+    if not params.is_file():
+        raise OvrunError(
+            f"Paddle parameters not found: {params.name} beside {raw['paddle']}",
+            hint="an inference model is the program file plus a .pdiparams of the same stem",
+            location=doc.location(at),
+        )
+    files = {"model": program, "weights": params}
+    _tokenizer(doc, raw, files)
+    return Source("paddle", raw["paddle"], files=files, options=_inputs(raw))
+
+
+def missing_frontend(kind: str) -> str | None:
+    """The OpenVINO frontend a kind needs, when this install lacks it; None when present.
+
+    OpenVINO reads SavedModel, TFLite and Paddle files with its own frontends (no tensorflow
+    or paddle import), so the frontend is what conversion needs. Looked up on disk beside the
+    openvino package (``find_spec`` of a top-level name imports nothing), so ``validate``
+    and ``plan`` stay free of ML imports."""
+    frontend = FRONTENDS.get(kind)
+    if frontend is None:
+        return None
+    spec = importlib.util.find_spec("openvino")
+    if spec is None or not spec.submodule_search_locations:
+        return frontend
+    root = Path(list(spec.submodule_search_locations)[0])
+    libs = list((root / "libs").glob(f"*openvino_{frontend}_frontend*"))
+    return None if libs else frontend
+
+
+def check_frontend(doc: RecipeDoc, source: Source) -> None:
+    """Fail before any work when OpenVINO cannot read the source's format."""
+    frontend = missing_frontend(source.kind)
+    if frontend is not None:
+        raise OvrunError(
+            f"{source.kind}: this OpenVINO install has no {frontend} frontend",
+            hint="install the full openvino wheel (pip install -U openvino), which ships the "
+            "TensorFlow, TFLite and Paddle frontends",
+            location=doc.location((*_SOURCE, source.kind)),
+        )
+
+
 _RESOLVERS = {
     "path": _resolve_path,
     "package": _resolve_package,
@@ -308,6 +397,9 @@ _RESOLVERS = {
     "onnx": _resolve_onnx,
     "ir": _resolve_ir,
     "random": _resolve_random,
+    "tf_saved_model": _resolve_saved_model,
+    "tflite": _resolve_tflite,
+    "paddle": _resolve_paddle,
 }
 # Every source kind, in the schema's order: the one list errors and hints name, so a new
 # kind cannot be left out of them (tests/recipe/test_source_kinds.py checks it against
@@ -319,7 +411,9 @@ def resolve_source(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
     """The schema guarantees exactly one kind key; each resolver checks its files exist."""
     for kind, resolver in _RESOLVERS.items():
         if kind in raw:
-            return resolver(doc, raw)
+            source = resolver(doc, raw)
+            check_frontend(doc, source)
+            return source
     raise AssertionError(f"schema let through a source without a kind: {sorted(raw)}")
 
 
@@ -342,7 +436,7 @@ def check_trust_remote_code(doc: RecipeDoc, model_raw: dict[str, Any], source: S
             + (f" (the cache has {source.commit})" if source.commit else ""),
             location=where,
         )
-    if source.kind in ("onnx", "ir", "random"):
+    if source.kind not in ("hf", "path", "package"):
         raise OvrunError(
             f"trust_remote_code does not apply to a {source.kind}: source",
             hint="remove it; only Hugging Face model sources can carry model code",

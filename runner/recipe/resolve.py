@@ -95,7 +95,8 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     )
 
     datasets: dict[str, DatasetSpec] = {
-        name: build_dataset(doc, name, d, model.task) for name, d in data.get("data", {}).items()
+        name: build_dataset(doc, name, d, model.task, model.shapes)
+        for name, d in data.get("data", {}).items()
     }
 
     variants: dict[str, VariantSpec] = {}
