@@ -27,7 +27,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     evaluations: dict[str, dict[str, Any]] = {}
     compressions: dict[str, dict[str, Any]] = {}  # variant -> what the compression applied
     for task_id, labels in cells.items():
-        if labels["op"] in ("benchmark", "generate"):  # generate: LLM cells
+        if labels["op"] in ("bench_cell", "benchmark", "generate"):  # generate: LLM cells
             row = {
                 "task": task_id,
                 **{k: v for k, v in labels.items() if k != "op"},
@@ -143,8 +143,8 @@ def _gates(
 
 def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> None:
     """Throughput of each cell relative to the reference variant in the same matrix cell,
-    with the range the repeats allow and whether the difference exceeds that noise."""
-    from runner.report.stats import speedup, speedup_verdict
+    with its interval (paired rounds' 95% interval, or the old repeats' range) and verdict."""
+    from runner.report.stats import speedup, speedup_method, speedup_verdict
 
     if reference is None:
         return
@@ -159,6 +159,7 @@ def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> No
         if b["variant"] != reference:
             b["speedup_range"] = [found[1], found[2]]
             b["speedup_verdict"] = speedup_verdict(doc, b)
+            b["speedup_method"] = speedup_method(doc, b)
 
 
 def run(ctx: TaskContext) -> dict[str, Any]:

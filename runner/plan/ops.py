@@ -90,13 +90,17 @@ OPS: dict[str, Op] = {
         Op(
             "benchmark",
             "runner.adapters.benchmark:run",
-            2,  # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
+            # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
+            # 3: one task per group of cells, interleaved rounds, adaptive target_ci / max_s
+            3,
             ("openvino", "numpy"),
             device_dependent=True,
             measures=True,
             exclusive=True,
             imports=("openvino",),
         ),
+        # one cell's row out of its group's rounds: keyed by the group's key, measures nothing
+        Op("bench_cell", "runner.adapters.bench_cell:run", 1, ()),
         Op(
             "generate",
             "runner.adapters.generate:run",
