@@ -148,3 +148,38 @@ def test_seq_len_beyond_position_table_is_rejected(bert_out: Path, tmp_path: Pat
     limit = config["max_position_embeddings"]
     with pytest.raises(OvrunError, match=f"max_position_embeddings {limit}"):
         _run(_ctx(bert_out, tmp_path, seq_len=limit + 1))
+
+
+def test_variants_of_a_cell_are_measured_in_interleaved_rounds(
+    bert_out: Path, tmp_path: Path
+) -> None:
+    """Three variants in one group: every pass runs each once, back to back, the start
+    rotating; each cell keeps its own row, addressed by its bench: task id."""
+    cells = {name: f"bench:{name}:CPU:LATENCY" for name in ("a", "b", "c")}
+    ctx = TaskContext(
+        task_id="rounds:CPU:LATENCY",
+        op="benchmark",
+        params={"duration_s": 0.05, "repeats": 3, "warmup": 1, "batch": 1, "seq_len": SEQ_LEN}
+        | {"seed": 0, "cells": cells, "reference": "a"},
+        inputs=dict.fromkeys(cells, bert_out),
+        files={},
+        out=tmp_path,
+        device="CPU",
+    )
+    summary = benchmark.run(ctx)
+    assert summary["stopped"] == "rounds" and summary["passes"] == 3
+    rows = {n: json.loads((tmp_path / "cells" / f"{n}.json").read_text()) for n in cells}
+    timeline = sorted(
+        (r["started_s"], r["started_s"] + r["wall_s"], name)
+        for name, row in rows.items()
+        for r in row["rounds"]
+    )
+    assert [name for *_, name in timeline] == list("abcbcacab")
+    # rounds never overlap: one measurement at a time
+    assert all(end <= nxt for (_, end, _), (nxt, _, _) in zip(timeline, timeline[1:]))
+    for name, row in rows.items():
+        assert [r["pass"] for r in row["rounds"]] == [0, 1, 2]
+        assert row["measurement"]["group"] == "rounds:CPU:LATENCY"
+        assert row["measurement"]["cells"] == list(cells.values())
+        assert row["throughput_ci"]["n"] == 3 and row["throughput_ci"]["confidence"] < 0.95
+        assert row["iterations"] == sum(r["samples"] for r in row["rounds"])
