@@ -48,8 +48,7 @@ def test_equal_distributions_are_not_significant_in_at_least_95_percent_of_trial
     rng = random.Random(18)
     trials = 1000
     significant = sum(
-        verdict.decide(verdict.ratio_interval(*_pair(rng, 20, 1.0, 0.03, 0.10)))
-        == "significant"
+        verdict.decide(verdict.ratio_interval(*_pair(rng, 20, 1.0, 0.03, 0.10))) == "significant"
         for _ in range(trials)
     )
     assert significant / trials <= 0.05
