@@ -176,8 +176,8 @@ def test_variants_of_a_cell_are_measured_in_interleaved_rounds(
     )
     assert [name for *_, name in timeline] == list("abcbcacab")
     # rounds never overlap: one measurement at a time
-    assert all(end <= nxt for (_, end, _), (nxt, _, _) in zip(timeline, timeline[1:]))
-    for name, row in rows.items():
+    assert all(end <= nxt for (_, end, _), (nxt, _, _) in zip(timeline, timeline[1:], strict=False))
+    for row in rows.values():
         assert [r["pass"] for r in row["rounds"]] == [0, 1, 2]
         assert row["measurement"]["group"] == "rounds:CPU:LATENCY"
         assert row["measurement"]["cells"] == list(cells.values())

@@ -4,7 +4,6 @@ plan-time property check against the memoized device probe, repeats and fixed co
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest
