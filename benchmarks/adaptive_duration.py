@@ -49,6 +49,15 @@ def _t_half_width(values: list[float]) -> float:
     return T_975_DF2 * statistics.stdev(values) / len(values) ** 0.5 / mean
 
 
+def _rounds_s(results: dict) -> float:
+    """Seconds spent in rounds (each group once), without start-up, compile and warm-up."""
+    groups = {}
+    for row in results["benchmarks"]:
+        if row["status"] == "ok":
+            groups[row["measurement"]["group"]] = row["measurement"]["elapsed_s"]
+    return sum(groups.values())
+
+
 def _cells(results: dict) -> dict[str, dict]:
     out = {}
     for row in results["benchmarks"]:
@@ -90,6 +99,7 @@ def main() -> None:
         )
         must(result, "building the models")
         walls: dict[str, list[float]] = {"fixed": [], "adaptive": []}
+        rounds_s: dict[str, list[float]] = {"fixed": [], "adaptive": []}
         cells: dict[str, dict] = {}
         for i in range(args.rounds):
             for mode in ("fixed", "adaptive"):
@@ -113,7 +123,11 @@ def main() -> None:
                 walls[mode].append(wall)
                 results = json.loads((out / "results.json").read_text(encoding="utf-8"))
                 cells[mode] = _cells(results)
-                print(f"round {i + 1}: {mode} {wall:.1f} s", flush=True)
+                rounds_s[mode].append(_rounds_s(results))
+                print(
+                    f"round {i + 1}: {mode} {wall:.1f} s ({rounds_s[mode][-1]:.1f} s in rounds)",
+                    flush=True,
+                )
     fixed, adaptive = (statistics.median(walls[m]) for m in ("fixed", "adaptive"))
     print(
         f"\nbenchmark phase: fixed 3 x 3 s {fixed:.1f} s, adaptive {adaptive:.1f} s, "

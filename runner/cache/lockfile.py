@@ -90,7 +90,7 @@ def _host_or_output_keyed(task: Task) -> bool:
     re-measurement rewrite the lock; their params, libraries and files are recorded and
     compared like every other task's."""
     # bench_cell: a row read out of a measuring group, keyed by the group's (host-bound) key
-    measured = task.op.measures or task.op.name == "bench_cell"
+    measured = task.op.measures or task.op.reads_measurement
     return measured or task.op.precision_dependent or task.id == REPORT
 
 

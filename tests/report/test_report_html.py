@@ -105,7 +105,8 @@ def test_results_validate_against_the_schema(run):
     assert host["host"]["cpu_model"] and host["versions"]["nncf"] and host["openvino"]
     assert "OPTIMIZATION_CAPABILITIES" in host["devices"]["CPU"]
     ok = next(b for b in doc["benchmarks"] if b["status"] == "ok")
-    assert len(ok["repeats"]) == 2 and ok["spread"]["throughput"]["relative"] >= 0
+    assert len(ok["rounds"]) == 2 and ok["spread"]["throughput"]["relative"] >= 0
+    assert ok["measurement"]["stopped"] == "rounds" and ok["throughput_ci"]["n"] == 2
     # the schema does reject a broken document
     del ok["throughput"]
     with pytest.raises(jsonschema.ValidationError):
