@@ -155,9 +155,7 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
 
 
 def _upstream_runs(task: Task, decisions: dict[str, Decision]) -> bool:
-    return any(
-        dep in decisions and decisions[dep].state == "run" for dep in task.deps.values()
-    )
+    return any(dep in decisions and decisions[dep].state == "run" for dep in task.deps.values())
 
 
 UNPROBED = "this host's devices are not probed yet: a measurement is keyed on its hardware"

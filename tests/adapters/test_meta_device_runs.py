@@ -5,7 +5,6 @@ be refused with the reason, never with a raw OpenVINO exception)."""
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import openvino as ov
