@@ -16,20 +16,20 @@ from typing import Any
 import numpy as np
 
 from runner.adapters.bench_cells import Round
-from runner.adapters.benchmark import (
-    _DEFAULT_VOCAB,
-    _cached_compile_times,
-    _compile,
-    _first_inference_ms,
-    _optimal_nireq,
-    _read_config,
-    _reshape,
-    _size,
-    _static_shapes,
-    execution_devices,
-    resolved_properties,
-)
 from runner.adapters.feeds import make_feed, synthetic_sample
+from runner.adapters.ov_compile import (
+    DEFAULT_VOCAB,
+    cached_compile_times,
+    compile_model,
+    execution_devices,
+    first_inference_ms,
+    optimal_nireq,
+    read_config,
+    reshape,
+    resolved_properties,
+    size_of,
+    static_shapes,
+)
 
 
 class OpenVINOCell:
@@ -58,17 +58,17 @@ class OpenVINOCell:
         import openvino as ov
 
         xml = self._dir / "openvino_model.xml"
-        config_json = _read_config(self._dir)
+        config_json = read_config(self._dir)
         model = self._core.read_model(xml)
         stateful = len(model.get_sinks()) > 0
-        shapes = _static_shapes(model, self._batch, self._seq_len)
-        _reshape(model, shapes)
+        shapes = static_shapes(model, self._batch, self._seq_len)
+        reshape(model, shapes)
         self._log(f"{self.task_id}: compiling for {self._target} with {self._config}")
         start = time.perf_counter()
-        self._compiled = _compile(self._core, model, self._target, self._config)
+        self._compiled = compile_model(self._core, model, self._target, self._config)
         compile_s = time.perf_counter() - start
-        cache_times = _cached_compile_times(self._core, model, self._target, self._config)
-        vocab = int(config_json.get("vocab_size") or _DEFAULT_VOCAB)
+        cache_times = cached_compile_times(self._core, model, self._target, self._config)
+        vocab = int(config_json.get("vocab_size") or DEFAULT_VOCAB)
         sample = synthetic_sample(self._batch, self._seq_len, vocab, self._seed)
         feed = make_feed(self._compiled.inputs, sample)
         if stateful:
@@ -79,7 +79,7 @@ class OpenVINOCell:
             self.mode, nireq = "sync", 1
             first_ms = self._prepare_sync(ov, feed)
         else:
-            self.mode, nireq = "async", _optimal_nireq(self._compiled)
+            self.mode, nireq = "async", optimal_nireq(self._compiled)
             first_ms = self._prepare_async(ov, feed, nireq)
         return {
             "compiled_for": self._target,
@@ -94,20 +94,20 @@ class OpenVINOCell:
             "nireq": nireq,
             "properties_requested": self._config,
             "resolved_properties": resolved_properties(self._compiled),
-            "size_bytes": xml.stat().st_size + _size(xml.with_suffix(".bin")),
+            "size_bytes": xml.stat().st_size + size_of(xml.with_suffix(".bin")),
         }
 
     def _prepare_sync(self, ov: Any, feed: dict[str, np.ndarray]) -> float:
         self._request = self._compiled.create_infer_request()
         for name, array in feed.items():
             self._request.set_tensor(name, ov.Tensor(array))
-        first_ms = _first_inference_ms(self._request, None)
+        first_ms = first_inference_ms(self._request, None)
         for _ in range(self._warmup):
             self._request.infer()
         return first_ms
 
     def _prepare_async(self, ov: Any, feed: dict[str, np.ndarray], nireq: int) -> float:
-        first_ms = _first_inference_ms(self._compiled.create_infer_request(), feed)
+        first_ms = first_inference_ms(self._compiled.create_infer_request(), feed)
         self._queue = ov.AsyncInferQueue(self._compiled, nireq)
         for request in self._queue:
             for name, array in feed.items():
@@ -124,7 +124,7 @@ class OpenVINOCell:
         self._feed = feed
         self._request = self._compiled.create_infer_request()
         self._request.reset_state()
-        first_ms = _first_inference_ms(self._request, feed)
+        first_ms = first_inference_ms(self._request, feed)
         for _ in range(self._warmup):
             self._request.reset_state()
             self._request.infer(feed)
