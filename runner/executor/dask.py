@@ -17,6 +17,7 @@ work waits on starts first (:mod:`.priority`).
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from runner.cache.store import Cache
 from runner.core import testhooks
 from runner.executor import warmup
 from runner.executor.base import STOPPED, Outcome, RunOptions, pruned
+from runner.executor.completions import Completions
 from runner.executor.interrupts import DeferredInterrupt
 from runner.executor.priority import priorities
 from runner.executor.ready import ReadyQueue
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 DEVICE_RESOURCE = "device."
 MACHINE_RESOURCE = "machine."
 STARTED_TOPIC = "ovrun-task-started"  # worker -> client event: a task began on a worker
+CAPACITY_REFRESH_S = 1.0  # how stale the count of worker threads may be
 
 
 class AdvertiseDevices(WorkerPlugin):
@@ -161,6 +164,8 @@ class DaskExecutor:
         self.client = None
         self._cluster = None
         self._devices: list[str] | None = None  # what the cluster's workers advertise
+        self._completions: Completions | None = None  # the current run's finished futures
+        self._capacity = (0.0, 0)  # (when asked, worker threads)
         self.interrupt = DeferredInterrupt()
 
     # -- cluster lifecycle ---------------------------------------------------------
@@ -239,9 +244,9 @@ class DaskExecutor:
     def run(
         self, plan: Plan, decisions: dict[str, Decision], options: RunOptions
     ) -> dict[str, Outcome]:
-        from distributed import wait
-
         self.options = options
+        self._completions = Completions()
+        self._capacity = (0.0, 0)
         self._devices = self.available_devices()
 
         to_run = [t for t in plan.order() if decisions[t.id].state not in ("cached", "skipped")]
@@ -268,14 +273,12 @@ class DaskExecutor:
             self.interrupt.check()  # a Ctrl-C while the cluster started or the plan was made
             self._submit_ready(queue, plan, decisions, slots, running, tasks)
             while running:
-                try:
-                    done = wait(list(running.values()), timeout=0.25, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    done = None
+                finished = self._completions.wait(timeout=0.25)
                 self.interrupt.check()
                 self._show_started(started, tasks, shown, decisions)
-                for future in done.done if done else ():
-                    self._finish(future, queue, running, tasks, shown, decisions)
+                for future, result in finished:
+                    if future.key in running:  # not one cancelled by a stop meanwhile
+                        self._finish(future, result, queue, running, tasks, shown, decisions)
                 self._submit_ready(queue, plan, decisions, slots, running, tasks)
         except KeyboardInterrupt:
             self.client.cancel(list(running.values()))
@@ -291,16 +294,15 @@ class DaskExecutor:
                 shown.add(key)
                 self.progress.start(tasks[key], decisions[tasks[key].id])
 
-    def _finish(self, future, queue: ReadyQueue, running, tasks, shown, decisions) -> None:
+    def _finish(self, future, result, queue: ReadyQueue, running, tasks, shown, decisions) -> None:
         del running[future.key]
         task = tasks.pop(future.key)
         if future.key not in shown:  # finished before its start event came: start first
             self.progress.start(task, decisions[task.id])
         shown.discard(future.key)
-        try:
-            outcome = future.result()
-        except Exception as exc:  # the worker died more often than retries allow
-            outcome = Outcome(task.id, "failed", f"{type(exc).__name__}: {exc}", exit_code=1)
+        outcome = result
+        if isinstance(result, BaseException):  # the worker died more often than retries allow
+            outcome = Outcome(task.id, "failed", f"{type(result).__name__}: {result}", exit_code=1)
         queue.record(task, outcome)
         if outcome.state == "failed" and not self.options.keep_going and not queue.stopped:
             self._stop(queue, running, tasks)
@@ -309,7 +311,7 @@ class DaskExecutor:
         """Hand ready tasks to Dask while a worker thread is free for them."""
         if queue.stopped:
             return
-        capacity = max(1, sum(self.client.nthreads().values()))
+        capacity = self._threads()
         while len(running) < capacity and (task := queue.pop()) is not None:
             future = self.client.submit(
                 _remote_task,
@@ -330,6 +332,17 @@ class DaskExecutor:
             )
             running[future.key] = future
             tasks[future.key] = task
+            self._completions.add(future)
+
+    def _threads(self) -> int:
+        """Worker threads of the cluster: asked of the scheduler at most once a second (a
+        round trip per scheduling step held a 16-worker cluster back), so workers that join
+        a running cluster are still used."""
+        asked, threads = self._capacity
+        if time.monotonic() - asked >= CAPACITY_REFRESH_S:
+            threads = max(1, sum(self.client.nthreads().values()))
+            self._capacity = (time.monotonic(), threads)
+        return threads
 
     def _stop(self, queue: ReadyQueue, running, tasks) -> None:
         """A failure without --keep-going: cancel what runs, block what has not started."""
