@@ -30,6 +30,7 @@ from runner.executor import warmup
 from runner.executor.base import STOPPED, Outcome, RunOptions, pruned
 from runner.executor.completions import Completions
 from runner.executor.interrupts import DeferredInterrupt
+from runner.executor.lookahead import Lookahead
 from runner.executor.priority import priorities
 from runner.executor.ready import ReadyQueue
 from runner.executor.task import execute_task
@@ -166,6 +167,7 @@ class DaskExecutor:
         self._devices: list[str] | None = None  # what the cluster's workers advertise
         self._completions: Completions | None = None  # the current run's finished futures
         self._capacity = (0.0, 0)  # (when asked, worker threads)
+        self._lookahead = Lookahead()  # the current run's task durations per op
         self.interrupt = DeferredInterrupt()
 
     # -- cluster lifecycle ---------------------------------------------------------
@@ -246,6 +248,7 @@ class DaskExecutor:
     ) -> dict[str, Outcome]:
         self.options = options
         self._completions = Completions()
+        self._lookahead = Lookahead()
         self._capacity = (0.0, 0)
         self._devices = self.available_devices()
 
@@ -303,16 +306,22 @@ class DaskExecutor:
         outcome = result
         if isinstance(result, BaseException):  # the worker died more often than retries allow
             outcome = Outcome(task.id, "failed", f"{type(result).__name__}: {result}", exit_code=1)
+        if outcome.state == "ran":
+            self._lookahead.record(task.op.name, outcome.seconds)
         queue.record(task, outcome)
         if outcome.state == "failed" and not self.options.keep_going and not queue.stopped:
             self._stop(queue, running, tasks)
 
     def _submit_ready(self, queue, plan, decisions, slots, running, tasks) -> None:
-        """Hand ready tasks to Dask while a worker thread is free for them."""
+        """Hand ready tasks to Dask while a worker thread is free for them (short tasks: while
+        each thread has at most one waiting, :mod:`.lookahead`)."""
         if queue.stopped:
             return
-        capacity = self._threads()
-        while len(running) < capacity and (task := queue.pop()) is not None:
+        threads = self._threads()
+        while (task := queue.peek()) is not None:
+            if len(running) >= self._lookahead.limit(task.op.name, task.op.exclusive, threads):
+                break
+            queue.pop()
             future = self.client.submit(
                 _remote_task,
                 str(self.cache.root),
