@@ -130,10 +130,12 @@ def _remote_task(
     worker = get_worker()
     warmup.wait()
     worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task()})
-    # exclusive tasks (benchmarks) have the host to themselves: they keep every core
+    # exclusive tasks (benchmarks) have the host to themselves: they keep every core; an op
+    # keyed on no library (the test ops) starts no thread pool, and limiting pools costs a
+    # scan of the process's loaded libraries (threadpoolctl) per task
     threads = (
         None
-        if task.op.exclusive
+        if task.op.exclusive or not task.op.libs
         else budget_for(host_cores(), slots.get(worker.ip, worker.state.nthreads))
     )
     with thread_budget(threads):
