@@ -56,3 +56,13 @@ def simulated_machine(worker_name: str, probe: dict) -> dict:
     if not sep or name != worker_name:
         return probe
     return {**probe, "host": {**probe.get("host", {}), "cpu_model": model}}
+
+
+TEST_OPS_ENV = "OVRUN_TEST_OPS"
+
+
+def test_ops_enabled() -> bool:
+    """``OVRUN_TEST_OPS=1``: a recipe may hold a ``test_ops:`` section that plans N ``noop`` or
+    ``sleep`` tasks (the engine-overhead benchmarks and their tests). Unset, such a recipe is
+    refused, so these ops never reach a user's plan."""
+    return os.environ.get(TEST_OPS_ENV) == "1"

@@ -17,6 +17,7 @@ work waits on starts first (:mod:`.priority`).
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,9 @@ from runner.cache.store import Cache
 from runner.core import testhooks
 from runner.executor import warmup
 from runner.executor.base import STOPPED, Outcome, RunOptions, pruned
+from runner.executor.completions import Completions
 from runner.executor.interrupts import DeferredInterrupt
+from runner.executor.lookahead import Lookahead
 from runner.executor.priority import priorities
 from runner.executor.ready import ReadyQueue
 from runner.executor.task import execute_task
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 DEVICE_RESOURCE = "device."
 MACHINE_RESOURCE = "machine."
 STARTED_TOPIC = "ovrun-task-started"  # worker -> client event: a task began on a worker
+CAPACITY_REFRESH_S = 1.0  # how stale the count of worker threads may be
 
 
 class AdvertiseDevices(WorkerPlugin):
@@ -126,10 +130,12 @@ def _remote_task(
     worker = get_worker()
     warmup.wait()
     worker.log_event(STARTED_TOPIC, {"key": worker.get_current_task()})
-    # exclusive tasks (benchmarks) have the host to themselves: they keep every core
+    # exclusive tasks (benchmarks) have the host to themselves: they keep every core; an op
+    # keyed on no library (the test ops) starts no thread pool, and limiting pools costs a
+    # scan of the process's loaded libraries (threadpoolctl) per task
     threads = (
         None
-        if task.op.exclusive
+        if task.op.exclusive or not task.op.libs
         else budget_for(host_cores(), slots.get(worker.ip, worker.state.nthreads))
     )
     with thread_budget(threads):
@@ -161,6 +167,9 @@ class DaskExecutor:
         self.client = None
         self._cluster = None
         self._devices: list[str] | None = None  # what the cluster's workers advertise
+        self._completions: Completions | None = None  # the current run's finished futures
+        self._capacity = (0.0, 0)  # (when asked, worker threads)
+        self._lookahead = Lookahead()  # the current run's task durations per op
         self.interrupt = DeferredInterrupt()
 
     # -- cluster lifecycle ---------------------------------------------------------
@@ -239,9 +248,10 @@ class DaskExecutor:
     def run(
         self, plan: Plan, decisions: dict[str, Decision], options: RunOptions
     ) -> dict[str, Outcome]:
-        from distributed import wait
-
         self.options = options
+        self._completions = Completions()
+        self._lookahead = Lookahead()
+        self._capacity = (0.0, 0)
         self._devices = self.available_devices()
 
         to_run = [t for t in plan.order() if decisions[t.id].state not in ("cached", "skipped")]
@@ -268,14 +278,12 @@ class DaskExecutor:
             self.interrupt.check()  # a Ctrl-C while the cluster started or the plan was made
             self._submit_ready(queue, plan, decisions, slots, running, tasks)
             while running:
-                try:
-                    done = wait(list(running.values()), timeout=0.25, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    done = None
+                finished = self._completions.wait(timeout=0.25)
                 self.interrupt.check()
                 self._show_started(started, tasks, shown, decisions)
-                for future in done.done if done else ():
-                    self._finish(future, queue, running, tasks, shown, decisions)
+                for future, result in finished:
+                    if future.key in running:  # not one cancelled by a stop meanwhile
+                        self._finish(future, result, queue, running, tasks, shown, decisions)
                 self._submit_ready(queue, plan, decisions, slots, running, tasks)
         except KeyboardInterrupt:
             self.client.cancel(list(running.values()))
@@ -291,26 +299,31 @@ class DaskExecutor:
                 shown.add(key)
                 self.progress.start(tasks[key], decisions[tasks[key].id])
 
-    def _finish(self, future, queue: ReadyQueue, running, tasks, shown, decisions) -> None:
+    def _finish(self, future, result, queue: ReadyQueue, running, tasks, shown, decisions) -> None:
         del running[future.key]
         task = tasks.pop(future.key)
         if future.key not in shown:  # finished before its start event came: start first
             self.progress.start(task, decisions[task.id])
         shown.discard(future.key)
-        try:
-            outcome = future.result()
-        except Exception as exc:  # the worker died more often than retries allow
-            outcome = Outcome(task.id, "failed", f"{type(exc).__name__}: {exc}", exit_code=1)
+        outcome = result
+        if isinstance(result, BaseException):  # the worker died more often than retries allow
+            outcome = Outcome(task.id, "failed", f"{type(result).__name__}: {result}", exit_code=1)
+        if outcome.state == "ran":
+            self._lookahead.record(task.op.name, outcome.seconds)
         queue.record(task, outcome)
         if outcome.state == "failed" and not self.options.keep_going and not queue.stopped:
             self._stop(queue, running, tasks)
 
     def _submit_ready(self, queue, plan, decisions, slots, running, tasks) -> None:
-        """Hand ready tasks to Dask while a worker thread is free for them."""
+        """Hand ready tasks to Dask while a worker thread is free for them (short tasks: while
+        each thread has at most one waiting, :mod:`.lookahead`)."""
         if queue.stopped:
             return
-        capacity = max(1, sum(self.client.nthreads().values()))
-        while len(running) < capacity and (task := queue.pop()) is not None:
+        threads = self._threads()
+        while (task := queue.peek()) is not None:
+            if len(running) >= self._lookahead.limit(task.op.name, task.op.exclusive, threads):
+                break
+            queue.pop()
             future = self.client.submit(
                 _remote_task,
                 str(self.cache.root),
@@ -330,6 +343,17 @@ class DaskExecutor:
             )
             running[future.key] = future
             tasks[future.key] = task
+            self._completions.add(future)
+
+    def _threads(self) -> int:
+        """Worker threads of the cluster: asked of the scheduler at most once a second (a
+        round trip per scheduling step held a 16-worker cluster back), so workers that join
+        a running cluster are still used."""
+        asked, threads = self._capacity
+        if time.monotonic() - asked >= CAPACITY_REFRESH_S:
+            threads = max(1, sum(self.client.nthreads().values()))
+            self._capacity = (time.monotonic(), threads)
+        return threads
 
     def _stop(self, queue: ReadyQueue, running, tasks) -> None:
         """A failure without --keep-going: cancel what runs, block what has not started."""

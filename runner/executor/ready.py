@@ -57,6 +57,10 @@ class ReadyQueue:
             return None
         return self.plan.tasks[heapq.heappop(self._heap)[2]]
 
+    def peek(self) -> Task | None:
+        """The task ``pop`` would return, left in the queue."""
+        return self.plan.tasks[self._heap[0][2]] if self._heap else None
+
     def record(self, task: Task, outcome: Outcome) -> None:
         """An executed task's outcome: its dependents may become ready (or blocked)."""
         self.outcomes[task.id] = outcome

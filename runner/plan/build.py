@@ -13,6 +13,7 @@ from runner.plan.ops import OPS
 from runner.plan.runtime_tasks import ort_tasks
 from runner.plan.search import search_tasks
 from runner.plan.tasks import EXPORT, REPORT, Plan, Task, topological
+from runner.plan.test_tasks import test_tasks
 from runner.recipe.matrix import cells as matrix_cells
 from runner.recipe.runtimes import uses_openvino, uses_ort
 from runner.recipe.spec import Recipe
@@ -167,6 +168,8 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
                     where=("deploy",),
                 )
             )
+    if recipe.test_ops is not None:  # only with OVRUN_TEST_OPS=1 (runner.recipe.test_ops)
+        tasks.extend(test_tasks(recipe.test_ops))
     ordered = topological(tasks)
     return Plan(recipe, {t.id: t for t in ordered}, prune=searched.pruner(), skipped=skipped)
 

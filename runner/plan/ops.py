@@ -156,3 +156,11 @@ OPS: dict[str, Op] = {
         ),
     )
 }
+
+# Test/benchmark ops (runner.recipe.test_ops): never in OPS, so only a plan built from a
+# `test_ops:` section, which needs OVRUN_TEST_OPS=1, can hold them. They do nothing (noop) or
+# sleep, so a run of them measures the engine's own cost per task.
+TEST_OPS: dict[str, Op] = {
+    "noop": Op("noop", "runner.adapters.test_ops:noop", 1, ()),
+    "sleep": Op("sleep", "runner.adapters.test_ops:sleep", 1, ()),
+}

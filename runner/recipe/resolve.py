@@ -23,6 +23,7 @@ from runner.recipe.spec import (
     Targets,
     VariantSpec,
 )
+from runner.recipe.test_ops import split_test_ops
 
 if TYPE_CHECKING:
     from runner.core.confine import Grants
@@ -94,6 +95,7 @@ def _target_ci(written: dict[str, Any]) -> float | None:
 
 def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     """Validate ``doc`` against the schema and turn it into a typed Recipe."""
+    doc, test_ops = split_test_ops(doc)  # refused unless OVRUN_TEST_OPS=1
     schema_mod.validate(doc, memo_dir)
     check_path_properties(doc, schema_mod.load_schema())
     data = fill_defaults(doc.data, schema_mod.load_schema())
@@ -209,6 +211,7 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
         benchmark=bench,
         evaluate=evaluate,
         raw=data,
+        test_ops=test_ops,
     )
     from runner.recipe.matrix import check_matrix
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only: a recipe without assert: never loads the 
     from runner.recipe.deploy import DeploySpec
     from runner.recipe.load import RecipeDoc
     from runner.recipe.model_sources import Source
+    from runner.recipe.test_ops import TestOpsSpec
 
 TASK_METRIC = {
     "feature-extraction": "cosine",
@@ -124,6 +125,7 @@ class Recipe:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     asserts: list[Assertion] = field(default_factory=list)  # checked after a run
     deploy: DeploySpec | None = None  # when the recipe has deploy:
+    test_ops: TestOpsSpec | None = None  # the test-only section (OVRUN_TEST_OPS=1)
 
     def location(self, *path: Any, key: bool = False) -> Location:
         return self.doc.location(tuple(path), key=key)
