@@ -202,7 +202,7 @@ def _check_qat(recipe: Recipe, name: str, variant: VariantSpec) -> None:
         )
     if recipe.model.source.kind not in QAT_SOURCES:
         raise OvrunError(
-            f"qat trains the PyTorch model; a {recipe.model.source.kind}: source has no weights to train",
-            hint=f"use a {', '.join(QAT_SOURCES)} source, or quantize: for post-training quantization",
+            f"qat trains the PyTorch model; an {recipe.model.source.kind} source has no weights to train",
+            hint=f"use a {', '.join(k + ':' for k in QAT_SOURCES)} source, or quantize: (post-training)",
             location=recipe.location(*where, key=True),
         )
