@@ -49,7 +49,7 @@ data:
 variants:
   fp32: {{}}
   ptq: {{quantize: {_flow({"dataset": "calib", **init})}}}
-  qat: {{qat: {{dataset: calib, steps: {steps}, lr: {lr}, seed: {seed}, init: {_flow(init)}}}}}
+  qat: {{qat: {{dataset: calib, steps: {steps}, lr: {lr:.10f}, seed: {seed}, init: {_flow(init)}}}}}
 targets: {{devices: [CPU], hints: [LATENCY]}}
 benchmark: {{duration_s: 0.5, warmup: 2, seq_len: 128}}
 evaluate: {{dataset: eval, reference: fp32, max_drop: {MAX_DROP}, gate: compression}}
