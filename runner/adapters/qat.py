@@ -53,16 +53,23 @@ def _init_kwargs(init: dict[str, Any]) -> dict[str, Any]:
 
 
 def _native_quantizers() -> None:
-    """Use NNCF's torch-native fake-quantize functions instead of its C++ CPU extension.
+    """Use NNCF's torch-native fake-quantize functions, uncompiled, instead of its C++ CPU
+    extension.
 
     The extension is compiled on first use (minutes on a loaded host, under a lock shared by
-    every process, and NNCF gives up after 60 s); the native functions compute the same
-    quantization with plain torch ops, and always using them keeps a rerun's arithmetic the
-    same whether or not some other process built the extension meanwhile."""
+    every process, and NNCF gives up after 60 s). NNCF's own fallback wraps the native
+    functions in torch.compile, which compiles again with Inductor for every new sequence
+    length until it hits dynamo's recompile limit (seen here: a minute of compiling before the
+    first MiniLM step). Plain eager torch ops compute the same quantization, need no compiler,
+    and keep a rerun's arithmetic the same whatever was compiled meanwhile."""
     from nncf.torch.quantization.extensions import QuantizedFunctionsCPU
-    from nncf.torch.quantization.reference import ReferenceQuantizedFunctions
+    from nncf.torch.quantization.reference import torch_executor
 
-    QuantizedFunctionsCPU._loaded_namespace = ReferenceQuantizedFunctions
+    class Eager:
+        Quantize_forward = staticmethod(torch_executor.forward)
+        Quantize_backward = staticmethod(torch_executor.backward)
+
+    QuantizedFunctionsCPU._loaded_namespace = Eager
 
 
 def _load_torch(source: str, task: str, trust_remote_code: bool) -> Any:
