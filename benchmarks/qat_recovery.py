@@ -81,6 +81,13 @@ def main() -> int:
         print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
         return 1
     results = json.loads(results_file.read_text())
+    missing = [v for v in ("ptq", "qat") if v not in results["evaluations"]]
+    if missing:  # a failed task: say which and why instead of a KeyError
+        tasks = results["run"]["tasks"]
+        for v in missing:
+            print(f"{v}: no evaluation; compress:{v} {tasks[f'compress:{v}']['state']}: "
+                  f"{tasks[f'compress:{v}']['reason']}")  # fmt: skip
+        return 1
     drops = {v: results["evaluations"][v]["compression"]["accuracy_drop"] for v in ("ptq", "qat")}
     training = results["variants"]["qat"]["applied"]["qat"]
     ratio = drops["qat"] / drops["ptq"] if drops["ptq"] else float("nan")
