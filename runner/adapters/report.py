@@ -44,7 +44,7 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
             else:
                 row.update(status="missing", reason="task did not produce a result")
             benchmarks.append(row)
-        elif labels["op"] in ("quantize", "compress_weights") and task_id in inputs:
+        elif labels["op"] in ("quantize", "compress_weights", "qat") and task_id in inputs:
             from runner.report.applied import applied
 
             compressions[labels["variant"]] = applied(_read(inputs[task_id]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from runner.plan.model_tasks import export_params
 from runner.plan.ops import OPS
 from runner.plan.tasks import EXPORT, Task
 from runner.recipe.compression import ACCURACY_CONTROL_METRIC, DATA_AWARE, DATA_METRICS, EIGHT_BIT
@@ -54,6 +55,11 @@ def compress_params(op: str, settings: dict[str, Any], task: str | None = None) 
                 params.pop(option, None)  # False is NNCF's default; older keys stay valid
         if not any((params.get("ignored_scope") or {}).values()):
             params.pop("ignored_scope", None)
+    if op == "qat":
+        init = {k: v for k, v in (params.get("init") or {}).items() if v is not None}
+        if not any((init.get("ignored_scope") or {}).values()):
+            init.pop("ignored_scope", None)
+        params["init"] = init
     if op == "quantize":
         for option in ("mode", "smooth_quant_alpha", "max_drop", "metric", "max_num_iterations"):
             if params.get(option) is None:
@@ -62,6 +68,13 @@ def compress_params(op: str, settings: dict[str, Any], task: str | None = None) 
             params["metric"] = params.get("metric") or ACCURACY_CONTROL_METRIC.get(task)
             params["task"] = task
     return params
+
+
+def qat_source_params(recipe: Recipe) -> dict[str, Any]:
+    """What QAT loads its PyTorch model from: the export's source (its digests are the task's
+    file inputs) and how to load it."""
+    model = export_params(recipe.model)
+    return {k: model[k] for k in ("source", "task", "trust_remote_code")}
 
 
 def statistics_task_id(dataset: str, subset_size: int) -> str:
@@ -113,12 +126,18 @@ def compress_tasks(
             )
         )
         deps["statistics"] = stats_id
+    params = compress_params(op_name, settings, recipe.model.task)
+    files = {}
+    if op_name == "qat":  # trains the PyTorch weights the export read, so reads them too
+        params.update(qat_source_params(recipe))
+        files = dict(recipe.model.source.files)
     out.append(
         Task(
             task_id or f"compress:{name}",
             OPS[op_name],
-            compress_params(op_name, settings, recipe.model.task),
+            params,
             deps=deps,
+            files=files,
             labels=labels or {"variant": name},
             where=("variants", name, op_name),
         )

@@ -78,6 +78,14 @@ OPS: dict[str, Op] = {
             ("openvino", "nncf", "numpy"),
             imports=_NNCF_IMPORTS,
         ),
+        # qat: NNCF's quantized torch model, self-distilled, exported by optimum-intel
+        Op(
+            "qat",
+            "runner.adapters.qat:run",
+            1,
+            ("openvino", "nncf", "numpy", "torch", "transformers", "optimum-intel", "optimum"),
+            imports=(*_NNCF_IMPORTS, "torch", "transformers", "optimum.exporters.openvino"),
+        ),
         Op(
             "compress_weights",
             "runner.adapters.compress_weights:run",

@@ -24,6 +24,10 @@ DATA_METRICS = (
 # (fp8_e4m3 and mxfp8_e4m3 are group-wise and take them).
 EIGHT_BIT = ("int8_sym", "int8_asym")
 ACCURACY_CONTROL_METRIC = {"feature-extraction": "cosine", "text-generation": "top1_agreement"}
+# Tasks QAT has a distillation loss for (runner.adapters.distill): embeddings or logits.
+QAT_TASKS = ("feature-extraction", "text-classification", "text-generation")
+# Sources that carry PyTorch weights for QAT to train (onnx: and ir: hold a graph only).
+QAT_SOURCES = ("path", "package", "hf", "random")
 
 
 def check_compression(recipe: Recipe) -> None:
@@ -34,6 +38,8 @@ def check_compression(recipe: Recipe) -> None:
             _check_accuracy_control(recipe, name, variant.quantize)
         if variant.search is not None:
             _check_search(recipe, name, variant)
+        if variant.qat is not None:
+            _check_qat(recipe, name, variant)
     from runner.recipe.lint import check
 
     check(recipe)  # device lint: errors exit 2 here, warnings print
@@ -177,3 +183,26 @@ def _check_search(recipe: Recipe, name: str, variant: VariantSpec) -> None:
                 hint="add dataset: <name> under the variant's compress_weights",
                 location=recipe.location(*where, option),
             )
+
+
+def _check_qat(recipe: Recipe, name: str, variant: VariantSpec) -> None:
+    where = ("variants", name, "qat")
+    others = [k for k in ("quantize", "compress_weights", "search") if getattr(variant, k)]
+    if others:
+        raise OvrunError(
+            f"a variant compresses one way: qat cannot stand beside {others[0]}",
+            hint="put the initial quantization options under qat.init, or use two variants",
+            location=recipe.location(*where, key=True),
+        )
+    if recipe.model.task not in QAT_TASKS:
+        raise OvrunError(
+            f"qat has a distillation loss for {', '.join(QAT_TASKS)}, not {recipe.model.task}",
+            hint="use quantize: (post-training) for this task",
+            location=recipe.location(*where, key=True),
+        )
+    if recipe.model.source.kind not in QAT_SOURCES:
+        raise OvrunError(
+            f"qat trains the PyTorch model; an {recipe.model.source.kind} source has no weights to train",
+            hint=f"use a {', '.join(k + ':' for k in QAT_SOURCES)} source, or quantize: (post-training)",
+            location=recipe.location(*where, key=True),
+        )

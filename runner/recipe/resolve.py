@@ -68,6 +68,13 @@ def _quantize_settings(raw: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def _qat_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    # lr 1 and 1.0 key alike; the init block resolves NNCF's preset rule like quantize:
+    settings = _normalized(raw, floats=("lr",))
+    settings["init"] = _quantize_settings(settings.get("init") or {})
+    return settings
+
+
 def _unknown_ref(doc: RecipeDoc, path: tuple, what: str, name: str, known: list[str]) -> OvrunError:
     if known:
         otherwise = f"defined {what}s: {', '.join(known)}"
@@ -121,6 +128,7 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
             ("quantize", "dataset"),
             ("quantize", "validation_dataset"),
             ("compress_weights", "dataset"),
+            ("qat", "dataset"),
         ):
             ref = (v.get(algo) or {}).get(field_name)
             if ref is not None and ref not in datasets:
@@ -136,7 +144,8 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
         search = (
             _normalized(v["search"], floats=("max_drop", "min_speedup")) if "search" in v else None
         )
-        variants[name] = VariantSpec(name, v.get("description", ""), quantize, weights, search)
+        qat = _qat_settings(v["qat"]) if "qat" in v else None
+        variants[name] = VariantSpec(name, v.get("description", ""), quantize, weights, search, qat)
 
     t = data["targets"]
     targets = Targets(

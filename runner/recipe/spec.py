@@ -47,11 +47,14 @@ class VariantSpec:
     quantize: dict[str, Any] | None = None
     compress_weights: dict[str, Any] | None = None
     search: dict[str, Any] | None = None  # candidate values + constraints (runner.plan.search)
+    qat: dict[str, Any] | None = None  # quantization-aware training (runner.adapters.qat)
 
     @property
     def compression(self) -> tuple[str, dict[str, Any]] | None:
         if self.quantize is not None:
             return "quantize", self.quantize
+        if self.qat is not None:
+            return "qat", self.qat
         if self.compress_weights is not None:
             return "compress_weights", self.compress_weights
         return None

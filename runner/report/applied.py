@@ -25,6 +25,8 @@ _REQUESTED_ONLY = ("awq", "scale_estimation", "gptq", "lora_correction")
 
 def applied(summary: dict[str, Any]) -> dict[str, Any]:
     out = {key: summary[key] for key in _KEPT if key in summary}
+    if "qat" in summary:  # the training run, without its per-step curve (the task's output has it)
+        out["qat"] = {k: v for k, v in summary["qat"].items() if k != "losses"}
     nncf_params = summary.get("nncf_params") or {}
     # NNCF's resolved configuration: the defaults it chose are part of what was applied
     out["nncf"] = {
