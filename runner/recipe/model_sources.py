@@ -242,26 +242,51 @@ def _resolve_onnx(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
 
 
 def _resolve_ir(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
-    at = (*_SOURCE, "ir")
-    xml = _local(doc, at, raw["ir"], "IR file", want_dir=False)
-    if xml.suffix != ".xml":
-        raise OvrunError(
-            f"ir: must name the .xml of an OpenVINO IR, got {raw['ir']}",
-            hint="the .bin with the weights must sit beside it with the same stem",
-            location=doc.location(at),
-        )
-    weights = xml.with_suffix(".bin")
-    if weights.exists() or weights.is_symlink():
-        weights = _beside(doc, at, weights, "IR weights")
-    if not weights.is_file():
-        raise OvrunError(
-            f"IR weights not found: {weights.name} beside {raw['ir']}",
-            hint="an IR is an .xml plus a .bin of the same name in the same directory",
-            location=doc.location(at),
-        )
-    files = {"model": xml, "weights": weights}
-    _tokenizer(doc, raw, files)
+    files = _program_and_weights(
+        doc,
+        raw,
+        "ir",
+        what="IR file",
+        suffixes=(".xml",),
+        bad_suffix=f"ir: must name the .xml of an OpenVINO IR, got {raw['ir']}",
+        bad_suffix_hint="the .bin with the weights must sit beside it with the same stem",
+        weights=(".bin", "IR weights"),
+        missing_hint="an IR is an .xml plus a .bin of the same name in the same directory",
+    )
     return Source("ir", raw["ir"], files=files, options=_typed(raw))
+
+
+def _program_and_weights(
+    doc: RecipeDoc,
+    raw: dict[str, Any],
+    kind: str,
+    *,
+    what: str,
+    suffixes: tuple[str, ...],
+    bad_suffix: str,
+    bad_suffix_hint: str,
+    weights: tuple[str, str],
+    missing_hint: str,
+) -> dict[str, Path]:
+    """A graph file plus the weights file of the same stem beside it (IR .xml + .bin, Paddle
+    program + .pdiparams), both inside the project, and the optional tokenizer dir."""
+    at = (*_SOURCE, kind)
+    program = _local(doc, at, raw[kind], what, want_dir=False)
+    if program.suffix not in suffixes:
+        raise OvrunError(bad_suffix, hint=bad_suffix_hint, location=doc.location(at))
+    suffix, weights_what = weights
+    found = program.with_suffix(suffix)
+    if found.exists() or found.is_symlink():
+        found = _beside(doc, at, found, weights_what)
+    if not found.is_file():
+        raise OvrunError(
+            f"{weights_what} not found: {found.name} beside {raw[kind]}",
+            hint=missing_hint,
+            location=doc.location(at),
+        )
+    files = {"model": program, "weights": found}
+    _tokenizer(doc, raw, files)
+    return files
 
 
 def _typed(raw: dict[str, Any]) -> dict[str, Any]:
@@ -338,25 +363,17 @@ def _resolve_tflite(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
 
 
 def _resolve_paddle(doc: RecipeDoc, raw: dict[str, Any]) -> Source:
-    at = (*_SOURCE, "paddle")
-    program = _local(doc, at, raw["paddle"], "Paddle program file", want_dir=False)
-    if program.suffix not in _PADDLE_PROGRAMS:
-        raise OvrunError(
-            f"paddle: must name the program file (.pdmodel or .json), got {raw['paddle']}",
-            hint="the file paddle.jit.save wrote beside the .pdiparams",
-            location=doc.location(at),
-        )
-    params = program.with_suffix(".pdiparams")
-    if params.exists() or params.is_symlink():
-        params = _beside(doc, at, params, "Paddle parameters")
-    if not params.is_file():
-        raise OvrunError(
-            f"Paddle parameters not found: {params.name} beside {raw['paddle']}",
-            hint="an inference model is the program file plus a .pdiparams of the same stem",
-            location=doc.location(at),
-        )
-    files = {"model": program, "weights": params}
-    _tokenizer(doc, raw, files)
+    files = _program_and_weights(
+        doc,
+        raw,
+        "paddle",
+        what="Paddle program file",
+        suffixes=tuple(_PADDLE_PROGRAMS),
+        bad_suffix=f"paddle: must name the program file (.pdmodel or .json), got {raw['paddle']}",
+        bad_suffix_hint="the file paddle.jit.save wrote beside the .pdiparams",
+        weights=(".pdiparams", "Paddle parameters"),
+        missing_hint="an inference model is the program file plus a .pdiparams of the same stem",
+    )
     return Source("paddle", raw["paddle"], files=files, options=_inputs(raw))
 
 
