@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runner.adapters.sources import MAX_RECORD_BYTES, _lines, _pyarrow, reservoir
+from runner.adapters.sources import MAX_RECORD_BYTES, _lines, _pyarrow, json_lines, reservoir
 from runner.adapters.token_arrays import RaggedTokens
 from runner.core.errors import OvrunError
 
@@ -54,15 +54,7 @@ def records(fmt: str, path: Path, columns: list[str]) -> Iterator[tuple[int, dic
 
 
 def _jsonl(path: Path, columns: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in _lines(path, None, MAX_RECORD_BYTES):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise OvrunError(
-                f"{path}:{number}: not valid JSON ({err.msg})", hint="JSONL: one JSON object a line"
-            ) from err
+    for number, record in json_lines(path):
         if not isinstance(record, dict):
             raise OvrunError(f"{path}:{number}: not a JSON object", hint="one object a line")
         missing = [c for c in columns if c not in record]

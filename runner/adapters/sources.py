@@ -18,7 +18,7 @@ import json
 import random
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from runner.core.errors import OvrunError
 
@@ -168,16 +168,22 @@ def _text(path: Path, field: str, split: str | None, max_chars: int | None) -> I
         yield from line.splitlines()  # str.splitlines' other line breaks (\r, \x85, ...) too
 
 
-def _jsonl(path: Path, field: str, split: str | None, max_chars: int | None) -> Iterator[str]:
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of each non-blank line of a JSONL file, each line bounded
+    by MAX_RECORD_BYTES; invalid JSON is an error at its line."""
     for number, line in _lines(path, None, MAX_RECORD_BYTES):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError as err:
             raise OvrunError(
                 f"{path}:{number}: not valid JSON ({err.msg})", hint="JSONL: one JSON object a line"
             ) from err
+
+
+def _jsonl(path: Path, field: str, split: str | None, max_chars: int | None) -> Iterator[str]:
+    for number, record in json_lines(path):
         if not isinstance(record, dict) or field not in record:
             what = (
                 f"an object of {len(record)} keys" if isinstance(record, dict) else "not an object"
