@@ -196,6 +196,17 @@ def _span_agreement(model: _Runner, reference: _Runner, samples: list) -> dict[s
     }
 
 
+def _top1_scores(model: Any, reference: Any, samples: list) -> Iterator[tuple[int, int]]:
+    """Per sample: (attended tokens whose next-token argmax equals the reference's, attended
+    tokens). NNCF's accuracy control validates text generation with it, per sample."""
+    for sample in samples:
+        got, want = model.output_of(sample), reference.output_of(sample)
+        _check_shapes(got, want)
+        keep = sample["attention_mask"].astype(bool)
+        agree = got.argmax(axis=-1) == want.argmax(axis=-1)
+        yield int(agree[keep].sum()), int(keep.sum())
+
+
 def _text_generation(model: _Runner, reference: _Runner, samples: list) -> dict[str, Any]:
     """Top-1 next-token agreement with the reference, and both models' perplexity."""
     counts, nll = [], np.zeros((2, 2))

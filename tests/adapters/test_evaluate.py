@@ -211,3 +211,28 @@ def test_explicit_bf16_runtime_is_evaluated_apart(bert: dict[str, Path], tmp_pat
     assert result["value"] == result["by_precision"]["bf16"]["value"]
     assert result["compression"]["value"] == result["by_precision"]["f32"]["value"]
     assert result["min"] <= result["p05"] <= result["value"]
+
+
+def test_accuracy_control_validates_text_generation_per_sample():
+    """nncf's accuracy control for text generation scores each sample by next-token top-1
+    agreement over its attended tokens (the function it calls once did not exist)."""
+    import numpy as np
+
+    from runner.adapters import accuracy_control
+
+    class Outputs:  # a model's logits per sample, as evaluate._Runner.output_of gives them
+        def __init__(self, by_sample):
+            self.by_sample = by_sample
+
+        def output_of(self, sample):
+            return self.by_sample[id(sample)]
+
+    first = {"attention_mask": np.array([[1, 1, 1, 0]])}
+    second = {"attention_mask": np.array([[1, 1, 0, 0]])}
+    ref_logits = np.eye(4)[None]  # token t predicts class t
+    model_logits = ref_logits.copy()
+    model_logits[0, 1] = [0, 0, 0, 1]  # second token now disagrees
+    reference = Outputs({id(first): ref_logits, id(second): ref_logits})
+    model = Outputs({id(first): model_logits, id(second): ref_logits})
+    counts = list(accuracy_control.evaluate._top1_scores(model, reference, [first, second]))
+    assert counts == [(2, 3), (2, 2)]
