@@ -54,10 +54,11 @@ def _pipe_width() -> int:
 def rich_console(file: IO[str] | None = None) -> Any:
     from rich.console import Console
 
-    console = Console(file=file, highlight=False, soft_wrap=True)
+    # emoji=False: a variant, task id or file name such as `fire` or `:fire:` prints as written
+    console = Console(file=file, highlight=False, soft_wrap=True, emoji=False)
     if not console.is_terminal:
         width = max(console.width, MIN_PIPE_WIDTH)
-        console = Console(file=file, highlight=False, soft_wrap=True, width=width)
+        console = Console(file=file, highlight=False, soft_wrap=True, width=width, emoji=False)
     return console
 
 

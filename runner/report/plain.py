@@ -18,7 +18,6 @@ from typing import Any
 # rich/markup.py's patterns (rich 13-15): a tag, with the backslashes that may escape it
 _TAG = r"((\\*)\[([a-z#/@][^[]*?)])"
 _ESCAPE = r"(\\*)(\[[a-z#/@][^[]*?])"
-_EMOJI = r"(:(\S*?)(?:(?:\-)(emoji|text))?:)"
 
 # Characters one terminal cell wide that our tables print besides ASCII; anything else
 # (East Asian wide characters, combining marks, emoji) goes to rich, which measures them.
@@ -44,16 +43,6 @@ def escape(text: str) -> str:
     return text
 
 
-def _emoji(text: str) -> str:
-    """rich replaces ``:name:`` emoji codes in printed strings; only look the names up (a big
-    table) when the text has something shaped like one."""
-    if ":" not in text or not _compiled(_EMOJI).search(text):
-        return text
-    from rich._emoji_replace import _emoji_replace
-
-    return _emoji_replace(text)
-
-
 def _safe(text: str) -> bool:
     """No character rich would strip, expand or measure differently from one cell."""
     return all((" " <= c < "\x7f") or c == "\n" or (c in _NARROW) for c in text)
@@ -63,7 +52,7 @@ def markup_text(markup: str) -> str | None:
     """The text rich.markup.render(markup) holds, or None where rich would raise or do
     something this does not (a closing tag with nothing to close, a handler tag)."""
     if "[" not in markup:
-        return _emoji(markup)
+        return markup
     parts: list[str] = []
     stack: list[str] = []
     position = 0
@@ -71,13 +60,13 @@ def markup_text(markup: str) -> str | None:
         full, escapes, tag = match.groups()
         start, end = match.span()
         if start > position:
-            parts.append(_emoji(markup[position:start].replace("\\[", "[")))
+            parts.append(markup[position:start].replace("\\[", "["))
         if escapes:
             slashes, escaped = divmod(len(escapes), 2)
             if slashes:
                 parts.append("\\" * slashes)
             if escaped:
-                parts.append(_emoji(full[len(escapes) :].replace("\\[", "[")))
+                parts.append(full[len(escapes) :].replace("\\[", "["))
                 position = end
                 continue
         name = tag.partition("=")[0]
@@ -98,7 +87,7 @@ def markup_text(markup: str) -> str | None:
             stack.append(name)
         position = end
     if position < len(markup):
-        parts.append(_emoji(markup[position:].replace("\\[", "[")))
+        parts.append(markup[position:].replace("\\[", "["))
     return "".join(parts)
 
 
@@ -109,7 +98,7 @@ def printed(obj: Any, width: int, markup: bool = True) -> str | None:
         return obj.plain(width)
     if not isinstance(obj, str):
         return None
-    text = markup_text(obj) if markup else _emoji(obj)
+    text = markup_text(obj) if markup else obj
     if text is None or not _safe(text):
         return None
     return text + "\n"
