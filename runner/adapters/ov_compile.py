@@ -1,4 +1,4 @@
-"""OpenVINO helpers of the benchmark: read, reshape, compile (cold and cached), first
+"""OpenVINO helpers of the benchmark: read, reshape, compile cold and cached, first
 inference, and reading back what the compiled model settled on. Used by the OpenVINO cell
 (`runner.adapters.ov_cell`) and the benchmark op; openvino itself is imported by callers."""
 

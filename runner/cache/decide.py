@@ -117,13 +117,11 @@ def _report_on_remote(
 def _remote_decision(remote: Remote, key: str | None, local: Decision) -> Decision:
     """What a run would do with the remote's entry: take it only when a pull would accept
     it (well-formed, signed by a trusted key when keys are trusted)."""
-    if not key:
+    if not key or not remote.has(key):  # has(): an unreachable remote is one clear error
         return local
     meta = remote.meta(key)
     if meta is None:
-        if remote.has(key):
-            return Decision("run", f"the remote entry at {remote.url} is malformed (not used)")
-        return local
+        return Decision("run", f"the remote entry at {remote.url} is malformed (not used)")
     problem = remote.refusal(key, meta)
     if problem:
         return Decision("run", f"the remote entry would be refused: {problem}")
