@@ -60,7 +60,8 @@ def _run(tmp: Path, source: str, targets: str, asserts: str = "[]") -> tuple[dic
         assert: {asserts}
         """,
     )
-    result = ovrun(str(recipe), "--cache-dir", str(tmp / "cache"))
+    # wide enough that no table cell wraps: the assertions read cells as one line
+    result = ovrun(str(recipe), "--cache-dir", str(tmp / "cache"), env={"COLUMNS": "260"})
     assert result.returncode == 0, result.stdout + result.stderr
     # load_results checks the file against schemas/results.schema.json (exit 2 otherwise)
     return load_results(tmp / "ortcells.out" / "results.json"), result.stdout, Cache(tmp / "cache")
