@@ -42,7 +42,7 @@ def test_run_returns_results_with_rows_gates_and_the_report(project):
         json.dumps(results.doc, default=str)
     )
     assert [g["passed"] for g in results.gates] == [True]
-    assert set(results.evaluations) == {"fp32", "int8"}
+    assert set(results.evaluations) == {"int8"}  # agreement with the fp32 reference
     assert {t for t, s in results.tasks.items() if s["state"] == "failed"} == set()
 
     table = results.table()  # pandas is in the test extra
