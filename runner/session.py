@@ -99,7 +99,7 @@ def open_session(
         from runner.cache.remote import open_remote
 
         shared = open_remote(remote)
-    decisions = decide(plan, cache, _with_groups(plan, force), remote=shared, pull=probe_devices)
+    decisions = decide(plan, cache, force, remote=shared, pull=probe_devices)
     return Session(recipe, plan, cache, host, decisions, remote=shared, left_out=left_out)
 
 
@@ -148,19 +148,6 @@ def _host(
     if extra:
         host = {**(host or {}), **extra}
     return host
-
-
-def _with_groups(plan: Plan, force: set[str] | None) -> set[str] | None:
-    """Forcing a ``bench:`` row re-measures: its interleaved group (``rounds:``) runs again
-    too, with every cell of the group (a row alone would only copy the old figures)."""
-    if not force:
-        return force
-    groups = {
-        plan.tasks[tid].deps["rounds"]
-        for tid in force
-        if tid in plan.tasks and plan.tasks[tid].op.name == "bench_cell"
-    }
-    return set(force) | groups
 
 
 def _check_forced(plan: Plan, force: set[str] | None) -> None:

@@ -13,9 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from runner.adapters.benchmark import _check_seq_len, latency_stats, peak_rss_mb, spread
+from runner.adapters.benchmark import (
+    _check_seq_len,
+    _read_config,
+    _summarize,
+    latency_stats,
+    peak_rss_mb,
+    spread,
+)
 from runner.adapters.ort_cell import OrtCell, import_ort
-from runner.adapters.ov_compile import read_config as _read_config
 from runner.core.errors import OvrunError
 from runner.plan.context import TaskContext
 from runner.recipe.runtimes import ORT, ORT_DEVICE
@@ -106,14 +112,3 @@ def _external_data(ctx: TaskContext) -> list[Path]:
 
 def _size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
-
-
-def _summarize(run: dict[str, Any], batch: int) -> dict[str, Any]:
-    """One repeat's figures, as the OpenVINO rows of fixed repeats had them."""
-    stats = latency_stats(run["latencies"])
-    return {
-        "throughput": len(run["latencies"]) * batch / run["wall_s"],
-        "latency_ms": {k: stats[k] for k in ("median", "p90", "p99", "min", "max", "mean")},
-        "iterations": len(run["latencies"]),
-        "duration_s": run["wall_s"],
-    }

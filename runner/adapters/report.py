@@ -27,9 +27,8 @@ def build_results(params: dict[str, Any], inputs: dict[str, Path]) -> dict[str, 
     evaluations: dict[str, dict[str, Any]] = {}
     compressions: dict[str, dict[str, Any]] = {}  # variant -> what the compression applied
     for task_id, labels in cells.items():
-        # bench_cell: a row of an interleaved group; generate: LLM cells; ort_benchmark: ONNX
-        # Runtime cells (targets.runtimes); benchmark: rows of results before the groups
-        if labels["op"] in ("bench_cell", "benchmark", "generate", "ort_benchmark"):
+        # generate: LLM cells; ort_benchmark: ONNX Runtime cells (targets.runtimes)
+        if labels["op"] in ("benchmark", "generate", "ort_benchmark"):
             row = {
                 "task": task_id,
                 **{k: v for k, v in labels.items() if k != "op"},
@@ -153,8 +152,8 @@ def _gates(
 
 def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> None:
     """Throughput of each cell relative to the reference variant in the same matrix cell,
-    with its interval (paired rounds' 95% interval, or the old repeats' range) and verdict."""
-    from runner.report.stats import speedup, speedup_method, speedup_verdict
+    with the range the repeats allow and whether the difference exceeds that noise."""
+    from runner.report.stats import speedup, speedup_verdict
 
     _add_ort_speedups(benchmarks)
     if reference is None:
@@ -170,7 +169,6 @@ def _add_speedups(benchmarks: list[dict[str, Any]], reference: str | None) -> No
         if b["variant"] != reference:
             b["speedup_range"] = [found[1], found[2]]
             b["speedup_verdict"] = speedup_verdict(doc, b)
-            b["speedup_method"] = speedup_method(doc, b)
 
 
 def _add_ort_speedups(benchmarks: list[dict[str, Any]]) -> None:

@@ -155,17 +155,9 @@ def _decide_local(plan: Plan, cache: Cache, force: set[str] | None) -> dict[str,
             continue
         if cache.has(task.key):
             decisions[task.id] = Decision("cached", "")
-            if task.op.reads_measurement and _upstream_runs(task, decisions):
-                # its upstream re-measures under the same key (forced, or its entry was lost):
-                # the copy is replaced too, as a forced task's entry is
-                decisions[task.id] = Decision("run", "forced")
             continue
         decisions[task.id] = Decision("run", _why_not_cached(plan, task, cache, decisions))
     return decisions
-
-
-def _upstream_runs(task: Task, decisions: dict[str, Decision]) -> bool:
-    return any(dep in decisions and decisions[dep].state == "run" for dep in task.deps.values())
 
 
 UNPROBED = "this host's devices are not probed yet: a measurement is keyed on its hardware"

@@ -4,11 +4,10 @@ report and deploy tasks, with their params normalized so that keys depend on mea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from runner.plan.compress import compress_params, compress_tasks, dataset_task, dataset_task_id
 from runner.plan.evaluation import evaluation_params
-from runner.plan.model_tasks import export_params, generate_params, rounds_params, uses_generate
+from runner.plan.model_tasks import cell_params, export_params, generate_params, uses_generate
 from runner.plan.ops import OPS
 from runner.plan.runtime_tasks import ort_tasks
 from runner.plan.search import search_tasks
@@ -86,6 +85,7 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
     tasks.extend(dataset_task(recipe.data[name]) for name in used)
     tasks.extend(compress.values())
 
+    b = recipe.benchmark
     for name in plain if uses_openvino(recipe) else ():
         for cell in matrix_cells(recipe):
             if uses_generate(recipe):
@@ -103,8 +103,23 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
                         where=("targets", "devices"),
                     )
                 )
-    if uses_openvino(recipe) and not uses_generate(recipe):
-        tasks.extend(_interleaved_groups(recipe, plain, model_task))
+                continue
+            tasks.append(
+                Task(
+                    f"bench:{name}:{cell.id}",
+                    OPS["benchmark"],
+                    {
+                        **cell_params(recipe, cell),
+                        "iterations": b.iterations,
+                        "repeats": b.repeats,
+                        "task": model.task,
+                    },
+                    deps={"model": model_task[name]},
+                    device=cell.device,
+                    labels={"variant": name, **cell.labels()},
+                    where=("targets", "devices"),
+                )
+            )
     ort_skipped: dict[str, str] = {}
     if uses_ort(recipe):  # ONNX Runtime cells beside the OpenVINO ones (runner.plan.runtime_tasks)
         ort, ort_skipped = ort_tasks(recipe)
@@ -113,7 +128,7 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
     tasks.extend(searched.chains(tasks))  # candidate chains, after the reference's benchmarks
 
     skipped = _skipped(tasks, unavailable) | ort_skipped
-    measured = ("bench_cell", "generate", "ort_benchmark", "evaluate")
+    measured = ("benchmark", "generate", "ort_benchmark", "evaluate")
     upstream = [t for t in tasks if t.op.name in measured]
     upstream = [t for t in upstream if "candidate" not in t.labels]
     upstream += [t for t in compress.values() if t.id.startswith("compress:")]  # what was applied
@@ -172,47 +187,6 @@ def build_plan(recipe: Recipe, unavailable: Callable[[str], str | None] | None =
         tasks.extend(test_tasks(recipe.test_ops))
     ordered = topological(tasks)
     return Plan(recipe, {t.id: t for t in ordered}, prune=searched.pruner(), skipped=skipped)
-
-
-def _interleaved_groups(
-    recipe: Recipe, variants: list[str], model_task: dict[str, str]
-) -> list[Task]:
-    """Per matrix cell, one ``rounds:<cell>`` task measuring every variant in interleaved
-    rounds, and per variant a ``bench:<variant>:<cell>`` task publishing its row."""
-    out: list[Task] = []
-    for cell in matrix_cells(recipe):
-        out.extend(group_tasks(recipe, cell, {name: model_task[name] for name in variants}))
-    return out
-
-
-def group_tasks(recipe: Recipe, cell: Any, models: dict[str, str]) -> list[Task]:
-    """The group task ``rounds:<cell>`` (variant -> model task in ``models``) and its
-    cells' ``bench:<variant>:<cell>`` tasks."""
-    cells = {name: f"bench:{name}:{cell.id}" for name in models}
-    group_id = f"rounds:{cell.id}"
-    where = ("targets", "devices")
-    group = Task(
-        group_id,
-        OPS["benchmark"],
-        rounds_params(recipe, cell, cells),
-        deps=dict(models),
-        device=cell.device,
-        labels=cell.labels(),
-        where=where,
-    )
-    rows = [
-        Task(
-            task_id,
-            OPS["bench_cell"],
-            {"variant": name},
-            deps={"rounds": group_id},
-            device=cell.device,
-            labels={"variant": name, **cell.labels()},
-            where=where,
-        )
-        for name, task_id in cells.items()
-    ]
-    return [group, *rows]
 
 
 def _skipped(tasks: list[Task], unavailable: Callable[[str], str | None] | None) -> dict[str, str]:

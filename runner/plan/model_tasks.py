@@ -49,25 +49,3 @@ def generate_params(recipe: Recipe, cell: Any) -> dict[str, Any]:
         "prompts": "dataset" if b.prompts else "synthetic",
         "repeats": b.repeats,
     }
-
-
-def rounds_params(recipe: Recipe, cell: Any, cells: dict[str, str]) -> dict[str, Any]:
-    """Params of one interleaved group (op ``benchmark``): ``cells`` maps each variant (its
-    model is the dep of that role) to the ``bench:`` task its row becomes. Only the options
-    of the chosen mode are set, so the other mode's values do not move the key."""
-    b = recipe.benchmark
-    ev = recipe.evaluate
-    reference = ev.reference if ev is not None and ev.reference in cells else None
-    adaptive = b.target_ci is not None
-    return {
-        **cell_params(recipe, cell),
-        "duration_s": None if adaptive else b.duration_s,
-        "repeats": None if adaptive else b.repeats,
-        "iterations": None if adaptive else b.iterations,
-        "target_ci": b.target_ci,
-        "max_s": b.max_s if adaptive else None,
-        "round_s": b.round_s if adaptive else None,
-        "reference": reference,
-        "cells": cells,
-        "task": recipe.model.task,
-    }

@@ -25,9 +25,6 @@ class Op:
     # f32 on an AVX2 one): the device's precision capabilities go into the key
     precision_dependent: bool = False
     exclusive: bool = False  # never runs beside another exclusive task on one host
-    # the output is a copy of an upstream measurement (bench_cell): it re-runs whenever that
-    # upstream runs, so a re-measured group never leaves a row with the old figures
-    reads_measurement: bool = False
     # heavy modules the adapter imports when it runs: Dask workers import them as they start,
     # while the client still plans, instead of inside the first task of each worker
     imports: tuple[str, ...] = ()
@@ -103,17 +100,13 @@ OPS: dict[str, Op] = {
         Op(
             "benchmark",
             "runner.adapters.benchmark:run",
-            # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
-            # 3: one task per group of cells, interleaved rounds, adaptive target_ci / max_s
-            3,
+            2,  # 2: repeats, sync loop for LATENCY, cached-compile times, host fingerprint
             ("openvino", "numpy"),
             device_dependent=True,
             measures=True,
             exclusive=True,
             imports=("openvino",),
         ),
-        # one cell's row out of its group's rounds: keyed by the group's key, measures nothing
-        Op("bench_cell", "runner.adapters.bench_cell:run", 1, (), reads_measurement=True),
         Op(
             "generate",
             "runner.adapters.generate:run",

@@ -51,7 +51,6 @@ class Candidate:
     compress_id: str = ""
     eval_id: str = ""
     bench_id: str | None = None
-    rounds_id: str | None = None  # the candidate's group of one (measures; bench_id reads it)
 
     @property
     def name(self) -> str:
@@ -170,47 +169,26 @@ class Searched:
                     )
                 )
                 if ref_bench is not None:
-                    out.extend(_candidate_bench(cand, ref_bench, tasks, labels, name))
+                    cand.bench_id = ref_bench.id.replace(
+                        f"bench:{ev.reference}:", f"bench:{cand.name}:", 1
+                    )
+                    out.append(
+                        Task(
+                            cand.bench_id,
+                            ref_bench.op,
+                            dict(ref_bench.params),
+                            deps={"model": cand.compress_id},
+                            device=ref_bench.device,
+                            labels={**ref_bench.labels, **labels},
+                            where=("variants", name, "search", "min_speedup"),
+                        )
+                    )
         return out
 
     def pruner(self) -> Callable[..., str | None] | None:
         if not self.by_variant:
             return None
         return Pruner(self)
-
-
-def _candidate_bench(
-    cand: Candidate, ref_bench: Task, tasks: list[Task], labels: dict[str, Any], name: str
-) -> list[Task]:
-    """A group of one (``rounds:<candidate>:<cell>``, the reference group's method) and the
-    candidate's ``bench:`` row. Candidates run one by one as they pass, so they are not
-    interleaved with the reference: their speedup is a ratio of separate measurements."""
-    reference = ref_bench.labels["variant"]
-    ref_group = next(t for t in tasks if t.id == ref_bench.deps["rounds"])
-    cell = ref_bench.labels["cell"]
-    cand.bench_id = f"bench:{cand.name}:{cell}"
-    cand.rounds_id = f"rounds:{cand.name}:{cell}"
-    where = ("variants", name, "search", "min_speedup")
-    assert ref_bench.id == f"bench:{reference}:{cell}"
-    group = Task(
-        cand.rounds_id,
-        ref_group.op,
-        {**ref_group.params, "cells": {cand.name: cand.bench_id}, "reference": None},
-        deps={cand.name: cand.compress_id},
-        device=ref_group.device,
-        labels={**ref_group.labels, **labels},
-        where=where,
-    )
-    row = Task(
-        cand.bench_id,
-        ref_bench.op,
-        {"variant": cand.name},
-        deps={"rounds": cand.rounds_id},
-        device=ref_bench.device,
-        labels={**ref_bench.labels, **labels},
-        where=where,
-    )
-    return [group, row]
 
 
 def _reference_bench(recipe: Recipe, tasks: list[Task], name: str, search: dict[str, Any]) -> Task:
@@ -249,7 +227,7 @@ class Pruner:
         self.by_task: dict[str, Candidate] = {}
         for cands in searched.by_variant.values():
             for cand in cands:
-                for task_id in (cand.compress_id, cand.eval_id, cand.rounds_id, cand.bench_id):
+                for task_id in (cand.compress_id, cand.eval_id, cand.bench_id):
                     if task_id:
                         self.by_task[task_id] = cand
         self.decided: dict[str, str | None] = {}

@@ -86,20 +86,6 @@ def _unknown_ref(doc: RecipeDoc, path: tuple, what: str, name: str, known: list[
     return OvrunError(f"unknown {what} '{name}'", hint=hint, location=doc.location(path))
 
 
-ADAPTIVE_TARGET_CI = 0.02  # the default when a recipe fixes neither duration nor rounds
-_FIXED = ("duration_s", "repeats", "iterations")
-
-
-def _target_ci(written: dict[str, Any]) -> float | None:
-    """Adaptive unless the recipe asks for fixed loops: target_ci given, or none of
-    duration_s / repeats / iterations written (defaults do not count)."""
-    if written.get("target_ci") is not None:
-        return float(written["target_ci"])
-    if any(name in written for name in _FIXED):
-        return None
-    return ADAPTIVE_TARGET_CI
-
-
 def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
     """Validate ``doc`` against the schema and turn it into a typed Recipe."""
     doc, test_ops = split_test_ops(doc)  # refused unless OVRUN_TEST_OPS=1
@@ -172,9 +158,6 @@ def build(doc: RecipeDoc, memo_dir: Path | None = None) -> Recipe:
         b.get("iterations"),
         b.get("max_new_tokens", 32),
         b.get("prompts"),
-        _target_ci(doc.data.get("benchmark") or {}),
-        float(b["max_s"]),
-        float(b["round_s"]),
     )
     if bench.prompts is not None and bench.prompts not in datasets:
         raise _unknown_ref(doc, ("benchmark", "prompts"), "dataset", bench.prompts, list(datasets))

@@ -90,10 +90,6 @@ class BenchmarkSpec:
     iterations: int | None = None
     max_new_tokens: int = 32  # text-generation (openvino-genai) cells
     prompts: str | None = None  # text-generation: data: entry of the prompt set
-    # adaptive mode (runner.adapters.bench_rounds): None = fixed duration_s × repeats
-    target_ci: float | None = None
-    max_s: float = 30.0
-    round_s: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def _noise(left: Value, right: Value) -> str | None:
     if measured is None:
         return None  # deterministic values: noise does not apply
     if measured is False:
-        return "noise not measured (1 repeat, or under 6 rounds)"
+        return "noise not measured (1 repeat)"
     overlap = left.lo <= right.hi and right.lo <= left.hi
     return "within noise" if overlap else "significant"
 

@@ -241,8 +241,7 @@ def _summary(results: dict[str, Any]) -> str:
         vs = "-"
         if b.get("speedup_vs_reference") is not None:
             verdict = speedup_verdict(results, b)
-            old = " old rule" if (b.get("speedup_method") or "").startswith("min-max") else ""
-            vs = f"{b['speedup_vs_reference']:.2f}×" + (f" ({_e(verdict)}{old})" if verdict else "")
+            vs = f"{b['speedup_vs_reference']:.2f}×" + (f" ({_e(verdict)})" if verdict else "")
         changed = marks(b)
         rows.append(
             [
@@ -254,7 +253,9 @@ def _summary(results: dict[str, Any]) -> str:
                 _num(lat.get("p99")),
                 _num(b.get("throughput"), ".1f"),
                 f'<span title="{_e(peak_title(b))}">{_e(peak_text(b, short=False))}</span>',
-                _spread_cell(b, spread, runs),
+                f"±{spread['relative'] * 50:.1f}% ({runs} runs)"
+                if spread and runs > 1
+                else "1 run",
                 vs,
                 *([_ort_vs(b)] if ort else []),
                 _num(b.get("first_inference_ms")),
@@ -273,29 +274,6 @@ def _ort_vs(b: dict[str, Any]) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}× ({_e(b.get('speedup_vs_onnxruntime_verdict') or 'noise not measured')})"
-
-
-_METHOD_NOTE = (
-    '<p class="muted">Method: the variants of one cell (device, hint, shape) are measured in '
-    "interleaved rounds (one short timed round each, round-robin, the starting cell rotating), "
-    "so drift hits them alike. Throughput is the median round; spread is the relative "
-    "half-width of its 95% sign-test interval. A ratio to the reference is the median of the "
-    "per-round ratios, and is <i>significant</i> only when its 95% sign-test interval excludes "
-    "1 (no minimal effect; fewer than 6 rounds: <i>too few rounds</i>). Adaptive runs stop "
-    "when every interval is within ±target_ci, or flag <i>ci_not_reached</i> at max_s. "
-    "Results without rounds (older runs) use the old rule, marked <i>old rule</i>: half the "
-    "range over repeats, significant when the two cells' ranges do not overlap.</p>"
-)
-
-
-def _spread_cell(b: dict[str, Any], spread: dict[str, Any] | None, runs: int) -> str:
-    ci = b.get("throughput_ci")
-    if ci is not None:  # interleaved rounds: the 95% interval of the median round
-        text = f"±{ci['rel_half_width'] * 100:.1f}% (95% CI, {ci['n']} rounds)"
-        if (b.get("measurement") or {}).get("ci_reached") is False:
-            text += ' <span class="warn">ci_not_reached</span>'
-        return text
-    return f"±{spread['relative'] * 50:.1f}% ({runs} runs)" if spread and runs > 1 else "1 run"
 
 
 def _compression(results: dict[str, Any]) -> str:
@@ -490,7 +468,8 @@ def render(results: dict[str, Any], previous: str | None = None) -> str:
         _precision_note(results),
         "<h2>Summary</h2>",
         _summary(results),
-        _METHOD_NOTE,
+        '<p class="muted">spread: half the range of throughput over the repeats. A ratio is '
+        "<i>significant</i> only when the two cells' ranges do not overlap.</p>",
         '<p class="muted">% peak: achieved GFLOP/s (FLOPs counted from the IR × inferences/s) '
         "as a share of this host's peak measured with OpenVINO at the precision the cell ran "
         "at; memory-bound when its FLOPs per byte moved fall below peak ÷ bandwidth.</p>",
@@ -504,8 +483,8 @@ def render(results: dict[str, Any], previous: str | None = None) -> str:
     for device in devices:
         parts.append(
             f'<figure class="chart" id="chart-device-{_e(device)}">{device_chart(results, device, drawn)}'
-            f"<figcaption>{_e(device)}: bars are medians over rounds (or repeats); whiskers "
-            "span the 95% interval (older results: the repeats' range).</figcaption></figure>"
+            f"<figcaption>{_e(device)}: bars are medians over repeats; whiskers span the "
+            "repeats' range.</figcaption></figure>"
         )
     rooflines = [(d, roofline_chart(results, d, drawn)) for d in devices]
     rooflines = [(d, chart) for d, chart in rooflines if chart]

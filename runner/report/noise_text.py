@@ -8,17 +8,7 @@ from typing import Any
 
 
 def spread_text(row: dict[str, Any]) -> str:
-    """Interleaved rounds: the 95% throughput interval as ±relative half-width, flagged when
-    max_s stopped the group short of target_ci. Older rows: the repeats' ±half-range %, or
-    '1 run' when not measured."""
-    ci = row.get("throughput_ci")
-    if ci is not None:
-        text = f"±{ci['rel_half_width'] * 100:.1f}%"
-        if ci["confidence"] < 0.95:
-            text += f" [dim]({ci['n']} rounds: {ci['confidence']:.0%})[/]"
-        if (row.get("measurement") or {}).get("ci_reached") is False:
-            text += " [yellow]ci_not_reached[/]"
-        return text
+    """Throughput range over repeats as ±half-range %, or '1 run' when not measured."""
     runs = row.get("repeats") or []
     spread = (row.get("spread") or {}).get("throughput")
     if len(runs) < 2 or not spread:
@@ -34,8 +24,7 @@ def speedup_text(row: dict[str, Any]) -> str:
     if verdict is None:
         return f"{value:.2f}×"
     style = {"significant": "bold", "within noise": "dim"}.get(verdict, "dim")
-    old = " old rule" if (row.get("speedup_method") or "").startswith("min-max") else ""
-    return f"{value:.2f}× [{style}]({verdict}{old})[/]"
+    return f"{value:.2f}× [{style}]({verdict})[/]"
 
 
 def ort_speedup_text(row: dict[str, Any]) -> str:

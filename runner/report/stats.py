@@ -1,17 +1,13 @@
-"""Reading figures out of a results document with the uncertainty their measurement showed.
+"""Reading figures out of a results document with the spread their repeats showed.
 
 Shared by the table, the HTML report, `ovrun compare` and `assert:` so that every place
-that compares two numbers uses one rule. Rows measured in interleaved rounds carry 95%
-intervals (`runner.report.verdict`): a cell's throughput interval, and a variant's paired
-ratio interval to the reference in its group; a ratio is *significant* only when its
-interval excludes 1. Older rows (repeats, no rounds) keep the old rule, labelled as such:
-a difference is significant only when the ranges the repeats spanned do not overlap."""
+that compares two numbers uses one rule: a difference is *significant* only when the
+ranges the repeats spanned do not overlap; otherwise it is *within noise*."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from runner.report import verdict as rounds_rule
 from runner.report.missing import missing_state, not_evaluated
 
 _LATENCY = ("median", "p90", "p99", "min", "max", "mean")
@@ -31,25 +27,7 @@ def _range(row: dict[str, Any], per_repeat) -> tuple[float, float, bool]:
     return min(values), max(values), True
 
 
-def _interval_figure(interval: rounds_rule.Interval) -> Figure:
-    measured = interval.confidence >= rounds_rule.CONFIDENCE
-    return interval.estimate, interval.low, interval.high, measured
-
-
 def _figure(value: float, row: dict[str, Any], per_repeat) -> Figure:
-    if row.get("rounds"):
-        # a 95% interval of the median round (per-round figures only for these metrics)
-        values = [per_repeat(r) for r in row["rounds"]]
-        values = [v for v in values if v is not None]
-        if not values:
-            return value, value, value, False
-        interval = rounds_rule.median_interval(values)
-        return (
-            value,
-            min(interval.low, value),
-            max(interval.high, value),
-            _interval_figure(interval)[3],
-        )
     lo, hi, measured = _range(row, per_repeat)
     if not measured:
         return value, value, value, False
@@ -70,12 +48,6 @@ def cell_value(results: dict[str, Any], task_id: str, metric: str) -> Figure | s
         return _figure(row["throughput"], row, lambda r: r.get("throughput"))
     if metric in ("latency", *(f"latency_{k}" for k in _LATENCY)):
         stat = "median" if metric == "latency" else metric.removeprefix("latency_")
-        if row.get("rounds"):
-            per_round = (lambda r: r.get("latency_median_ms")) if stat == "median" else None
-            if per_round is None:  # rounds keep only their median latency
-                value = row["latency_ms"][stat]
-                return value, value, value, False
-            return _figure(row["latency_ms"][stat], row, per_round)
         return _figure(
             row["latency_ms"][stat], row, lambda r: (r.get("latency_ms") or {}).get(stat)
         )
@@ -110,31 +82,11 @@ def speedup(results: dict[str, Any], row: dict[str, Any]) -> Figure | str:
     ref = reference_row(results, row)
     if ref is None:
         return f"no reference cell for {row['task']}"
-    paired = paired_interval(row, ref)
-    if paired is not None:
-        return _interval_figure(paired)
     a = cell_value(results, row["task"], "throughput")
     b = cell_value(results, ref["task"], "throughput")
     assert not isinstance(a, str) and not isinstance(b, str)
     measured = a[3] and b[3]
     return a[0] / b[0], a[1] / b[2], a[2] / b[1], measured
-
-
-def paired_interval(row: dict[str, Any], ref: dict[str, Any]) -> rounds_rule.Interval | None:
-    """The paired ratio interval when both rows were measured in the same interleaved group."""
-    group = (row.get("measurement") or {}).get("group")
-    if not row.get("rounds") or not ref.get("rounds"):
-        return None
-    if group is None or group != (ref.get("measurement") or {}).get("group"):
-        return None
-    return rounds_rule.ratio_interval(row["rounds"], ref["rounds"])
-
-
-def speedup_method(results: dict[str, Any], row: dict[str, Any]) -> str | None:
-    ref = reference_row(results, row)
-    if ref is None:
-        return None
-    return rounds_rule.METHOD if paired_interval(row, ref) else rounds_rule.OLD_METHOD
 
 
 def verdict(a: Figure, b: Figure) -> str:
@@ -149,9 +101,6 @@ def speedup_verdict(results: dict[str, Any], row: dict[str, Any]) -> str | None:
     ref = reference_row(results, row)
     if ref is None:
         return None
-    paired = paired_interval(row, ref)
-    if paired is not None:
-        return rounds_rule.decide(paired)
     return verdict(
         cell_value(results, row["task"], "throughput"),  # type: ignore[arg-type]
         cell_value(results, ref["task"], "throughput"),  # type: ignore[arg-type]

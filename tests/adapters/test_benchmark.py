@@ -38,9 +38,7 @@ def lm_out(tiny_causal_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _ctx(upstream: Path, out: Path, device: str = "CPU", **params: object) -> TaskContext:
-    """A group of one: the variant ``model`` whose row becomes task ``bench``."""
     base = {"duration_s": 0.5, "warmup": 3, "batch": 1, "seq_len": SEQ_LEN, "seed": 0}
-    base["cells"] = {"model": "bench"}
     return TaskContext(
         task_id="bench",
         op="benchmark",
@@ -50,12 +48,6 @@ def _ctx(upstream: Path, out: Path, device: str = "CPU", **params: object) -> Ta
         out=out,
         device=device,
     )
-
-
-def _run(ctx: TaskContext) -> dict:
-    """Run the group; return the one cell's row as the bench_cell task publishes it."""
-    benchmark.run(ctx)
-    return json.loads((ctx.out / "cells" / "model.json").read_text())
 
 
 def _check_timing(result: dict) -> None:
@@ -77,7 +69,7 @@ def _check_timing(result: dict) -> None:
 
 @pytest.mark.parametrize("hint", ["LATENCY", "THROUGHPUT"])
 def test_benchmark_cpu_hints(bert_out: Path, tmp_path: Path, hint: str) -> None:
-    result = _run(_ctx(bert_out, tmp_path, hint=hint))
+    result = benchmark.run(_ctx(bert_out, tmp_path, hint=hint))
     _check_timing(result)
     resolved = result["resolved_properties"]
     assert result["device"] == "CPU" and result["hint"] == hint
@@ -99,7 +91,9 @@ def test_benchmark_cpu_hints(bert_out: Path, tmp_path: Path, hint: str) -> None:
 
 def test_properties_reach_the_compiled_model(bert_out: Path, tmp_path: Path) -> None:
     properties = {"NUM_STREAMS": 1, "INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"}
-    result = _run(_ctx(bert_out, tmp_path, hint="THROUGHPUT", batch=2, properties=properties))
+    result = benchmark.run(
+        _ctx(bert_out, tmp_path, hint="THROUGHPUT", batch=2, properties=properties)
+    )
     _check_timing(result)
     resolved = result["resolved_properties"]
     assert resolved["NUM_STREAMS"] == 1
@@ -109,7 +103,7 @@ def test_properties_reach_the_compiled_model(bert_out: Path, tmp_path: Path) -> 
 
 
 def test_stateful_lm_benchmarks_prefill(lm_out: Path, tmp_path: Path) -> None:
-    result = _run(_ctx(lm_out, tmp_path, task="text-generation"))
+    result = benchmark.run(_ctx(lm_out, tmp_path, task="text-generation"))
     _check_timing(result)
     assert result["stateful"] is True and result["mode"] == "sync-prefill"
     assert result["nireq"] == 1
@@ -121,25 +115,25 @@ def test_missing_device_is_reported(bert_out: Path, tmp_path: Path) -> None:
     if any(device.startswith("GPU") for device in available):
         pytest.skip("this host has a GPU")
     with pytest.raises(DeviceUnavailable) as info:
-        _run(_ctx(bert_out, tmp_path, device="GPU"))
+        benchmark.run(_ctx(bert_out, tmp_path, device="GPU"))
     assert info.value.message == f"device GPU not available (available: {', '.join(available)})"
 
 
 def test_unknown_property_names_it_and_lists_supported(bert_out: Path, tmp_path: Path) -> None:
     with pytest.raises(OvrunError) as info:
-        _run(_ctx(bert_out, tmp_path, properties={"NUM_STREAMZ": 2}))
+        benchmark.run(_ctx(bert_out, tmp_path, properties={"NUM_STREAMZ": 2}))
     assert "NUM_STREAMZ" in info.value.message
     assert "NUM_STREAMS" in info.value.hint and "INFERENCE_PRECISION_HINT" in info.value.hint
 
 
 def test_read_only_property_is_rejected(bert_out: Path, tmp_path: Path) -> None:
     with pytest.raises(OvrunError, match="FULL_DEVICE_NAME is read-only"):
-        _run(_ctx(bert_out, tmp_path, properties={"FULL_DEVICE_NAME": "x"}))
+        benchmark.run(_ctx(bert_out, tmp_path, properties={"FULL_DEVICE_NAME": "x"}))
 
 
 def test_bad_property_value_is_a_user_error(bert_out: Path, tmp_path: Path) -> None:
     with pytest.raises(OvrunError) as info:
-        _run(_ctx(bert_out, tmp_path, properties={"INFERENCE_PRECISION_HINT": "int3"}))
+        benchmark.run(_ctx(bert_out, tmp_path, properties={"INFERENCE_PRECISION_HINT": "int3"}))
     assert "INFERENCE_PRECISION_HINT" in info.value.message and "int3" in info.value.message
 
 
@@ -147,39 +141,4 @@ def test_seq_len_beyond_position_table_is_rejected(bert_out: Path, tmp_path: Pat
     config = json.loads((bert_out / "model" / "config.json").read_text())
     limit = config["max_position_embeddings"]
     with pytest.raises(OvrunError, match=f"max_position_embeddings {limit}"):
-        _run(_ctx(bert_out, tmp_path, seq_len=limit + 1))
-
-
-def test_variants_of_a_cell_are_measured_in_interleaved_rounds(
-    bert_out: Path, tmp_path: Path
-) -> None:
-    """Three variants in one group: every pass runs each once, back to back, the start
-    rotating; each cell keeps its own row, addressed by its bench: task id."""
-    cells = {name: f"bench:{name}:CPU:LATENCY" for name in ("a", "b", "c")}
-    ctx = TaskContext(
-        task_id="rounds:CPU:LATENCY",
-        op="benchmark",
-        params={"duration_s": 0.05, "repeats": 3, "warmup": 1, "batch": 1, "seq_len": SEQ_LEN}
-        | {"seed": 0, "cells": cells, "reference": "a"},
-        inputs=dict.fromkeys(cells, bert_out),
-        files={},
-        out=tmp_path,
-        device="CPU",
-    )
-    summary = benchmark.run(ctx)
-    assert summary["stopped"] == "rounds" and summary["passes"] == 3
-    rows = {n: json.loads((tmp_path / "cells" / f"{n}.json").read_text()) for n in cells}
-    timeline = sorted(
-        (r["started_s"], r["started_s"] + r["wall_s"], name)
-        for name, row in rows.items()
-        for r in row["rounds"]
-    )
-    assert [name for *_, name in timeline] == list("abcbcacab")
-    # rounds never overlap: one measurement at a time
-    assert all(end <= nxt for (_, end, _), (nxt, _, _) in zip(timeline, timeline[1:], strict=False))
-    for row in rows.values():
-        assert [r["pass"] for r in row["rounds"]] == [0, 1, 2]
-        assert row["measurement"]["group"] == "rounds:CPU:LATENCY"
-        assert row["measurement"]["cells"] == list(cells.values())
-        assert row["throughput_ci"]["n"] == 3 and row["throughput_ci"]["confidence"] < 0.95
-        assert row["iterations"] == sum(r["samples"] for r in row["rounds"])
+        benchmark.run(_ctx(bert_out, tmp_path, seq_len=limit + 1))

@@ -4,7 +4,6 @@ be refused with the reason, never with a raw OpenVINO exception)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import openvino as ov
@@ -34,10 +33,8 @@ def bert_out(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def _bench(bert_out: Path, tmp_path: Path, device: str, **params) -> dict:
     params = {"hint": "THROUGHPUT", "iterations": 8, "warmup": 1, "seq_len": 16} | params
-    params["cells"] = {"model": "bench"}  # a group of one
     ctx = TaskContext("bench", "benchmark", params, {"model": bert_out}, {}, tmp_path, device)
-    benchmark.run(ctx)
-    return json.loads((tmp_path / "cells" / "model.json").read_text())
+    return benchmark.run(ctx)
 
 
 @pytest.mark.parametrize(

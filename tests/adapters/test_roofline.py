@@ -7,9 +7,8 @@ from pathlib import Path
 
 import openvino as ov
 import pytest
-from bench_util import measure_one
 
-from runner.adapters import flops, roofline
+from runner.adapters import benchmark, flops, roofline
 from runner.plan.context import TaskContext
 
 COUNTED = {"flops": 1_000_000_000, "bytes": 100_000_000, "intensity": 10.0}
@@ -78,7 +77,7 @@ def test_benchmark_row_has_roofline_fields_and_memoizes_the_count(
     upstream = _tiny_ir(tmp_path / "objects" / "ab" / ("ab" + "0" * 62) / "out")
     cache_root = tmp_path / "cache"
     (tmp_path / "o1").mkdir()
-    row = measure_one(_ctx(upstream, cache_root, tmp_path / "o1", batch=2))
+    row = benchmark.run(_ctx(upstream, cache_root, tmp_path / "o1", batch=2))
 
     model = ov.Core().read_model(upstream / "model" / "openvino_model.xml")
     model.reshape({p.get_any_name(): [2, 16] for p in model.inputs})
@@ -102,7 +101,7 @@ def test_benchmark_row_has_roofline_fields_and_memoizes_the_count(
 
     monkeypatch.setattr(flops, "count", no_recount)
     (tmp_path / "o2").mkdir()
-    again = measure_one(_ctx(upstream, cache_root, tmp_path / "o2", batch=2, hint="THROUGHPUT"))
+    again = benchmark.run(_ctx(upstream, cache_root, tmp_path / "o2", batch=2, hint="THROUGHPUT"))
     assert again["flops_per_inference"] == row["flops_per_inference"]
     assert again["peak_gflops"] == row["peak_gflops"]  # the same peak memo
 
@@ -125,7 +124,7 @@ def test_minilm_batch_8_reaches_a_higher_share_than_batch_1(
         out = tmp_path / f"b{batch}"
         out.mkdir()
         ctx = _ctx(upstream, tmp_path / "cache", out, batch=batch, duration_s=1.0)
-        rows[batch] = measure_one(ctx)
+        rows[batch] = benchmark.run(ctx)
     shown = {b: {k: r[k] for k in roofline.FIELDS} for b, r in rows.items()}
     for row in rows.values():
         assert 0 < row["peak_share"] <= 1, shown

@@ -60,14 +60,10 @@ def test_param_change_changes_key_and_downstream_only(tmp_path):
     path.write_text(path.read_text().replace("ratio: 0.8", "ratio: 0.9"))
     after = _keys(path, tmp_path)
     changed = {t for t in before if before[t] != after[t]}
-    # the variants of a cell are measured together (rounds:<cell>): changing one re-measures
-    # its groups, so every row of those cells re-keys; the other variants' models do not
-    rows = {f"bench:{v}:{d}:LATENCY" for v in ("fp32", "int8", "w4") for d in ("CPU", "GPU")}
     assert changed == {
         "compress:w4",
-        "rounds:CPU:LATENCY",
-        "rounds:GPU:LATENCY",
-        *rows,
+        "bench:w4:CPU:LATENCY",
+        "bench:w4:GPU:LATENCY",
         "eval:w4",
         "report",
     }
@@ -82,10 +78,8 @@ def test_spelled_out_default_gives_same_key(tmp_path):
         "quantize: {dataset: calib, preset: performance, subset_size: 300}",
     )
     text = text.replace("ratio: 0.8", "ratio: 0.80")
-    # without duration_s / repeats / iterations the benchmark is adaptive: its defaults spelled out
     text = text.replace(
-        "hints: [LATENCY]",
-        "hints: [LATENCY]\nbenchmark: {target_ci: 0.020, max_s: 30.0, round_s: 0.25, seq_len: 128}",
+        "hints: [LATENCY]", "hints: [LATENCY]\nbenchmark: {duration_s: 10.0, seq_len: 128}"
     )
     path.write_text(text)
     assert _keys(path, tmp_path) == before

@@ -14,9 +14,6 @@ version 2: repeats) were re-recorded with their bumps; an evaluation is keyed on
 capabilities of its device, since its deployed-precision figures follow them. Export,
 quantize, compress_weights (v3) and deploy (v2) were bumped when their IRs became
 byte-identical per key (stable node names), which moves every key downstream of the export.
-Benchmark op version 3 (one interleaved ``rounds:<cell>`` group per matrix cell, its rows
-published by ``bench_cell`` tasks, adaptive target_ci in the quickstart) re-recorded the
-``rounds:`` / ``bench:`` tasks and the report, nothing else.
 This test guards refactoring between such bumps: re-record only with one."""
 
 from __future__ import annotations
@@ -64,9 +61,7 @@ def test_only_measuring_keys_depend_on_the_machine(tmp_path, monkeypatch) -> Non
     recorded = RECORDED["keys"]["quickstart"]
     differ = {t.id for t in session.plan.order() if t.key != recorded[t.id]}
     on_cpu = {t.id for t in session.plan.order() if t.op.measures and t.device == "CPU"}
-    # the bench: rows are read out of the CPU groups (rounds:CPU:...), so they follow them
-    rows = {t.id for t in session.plan.order() if t.op.name == "bench_cell" and t.device == "CPU"}
-    assert on_cpu and rows and differ == on_cpu | rows | {"report"}
+    assert on_cpu and differ == on_cpu | {"report"}
 
 
 def test_evaluations_follow_the_devices_precision_capabilities(tmp_path, monkeypatch) -> None:
@@ -85,5 +80,4 @@ def test_evaluations_follow_the_devices_precision_capabilities(tmp_path, monkeyp
     differ = {t.id for t in session.plan.order() if t.key != recorded[t.id]}
     evaluations = {t.id for t in session.plan.order() if t.op.name == "evaluate"}
     on_cpu = {t.id for t in session.plan.order() if t.op.measures and t.device == "CPU"}
-    rows = {t.id for t in session.plan.order() if t.op.name == "bench_cell" and t.device == "CPU"}
-    assert evaluations and differ == evaluations | on_cpu | rows | {"report"}
+    assert evaluations and differ == evaluations | on_cpu | {"report"}

@@ -16,10 +16,9 @@ def test_full_run_then_everything_cached(tmp_path, tiny_project):
     results = project.results()
     tasks = results["run"]["tasks"]
     assert tasks["export"]["state"] == "ran"
-    # export, 2 datasets, 2 compressions, 1 CPU group + its 3 cells, 2 evaluations, report
-    assert sum(1 for t in tasks.values() if t["state"] == "ran") == 12
+    # export, 2 datasets, 2 compressions, 3 CPU cells, 2 evaluations, report
+    assert sum(1 for t in tasks.values() if t["state"] == "ran") == 11
     assert {t for t, v in tasks.items() if v["state"] == "skipped"} == {
-        "rounds:GPU:LATENCY",
         "bench:fp32:GPU:LATENCY",
         "bench:int8:GPU:LATENCY",
         "bench:w8:GPU:LATENCY",
@@ -42,7 +41,7 @@ def test_full_run_then_everything_cached(tmp_path, tiny_project):
 
     plan = ovrun("plan", str(recipe), "--cache-dir", str(cache_dir))
     assert plan.returncode == 0
-    assert "16 tasks: 12 cached, 0 will run, 4 skipped" in plan.stdout
+    assert "14 tasks: 11 cached, 0 will run, 3 skipped" in plan.stdout
 
 
 def test_changing_one_param_reruns_only_that_branch(tmp_path, tiny_project):
@@ -52,16 +51,7 @@ def test_changing_one_param_reruns_only_that_branch(tmp_path, tiny_project):
     recipe.write_text(recipe.read_text().replace("subset_size: 40", "subset_size: 20"))
     plan = ovrun("plan", str(recipe), "--cache-dir", str(cache_dir))
     will_run = [line.split()[1] for line in plan.stdout.splitlines() if "will run (" in line]
-    # the cell's group re-measures every variant (interleaved rounds), so every row re-keys
-    assert will_run == [
-        "compress:int8",
-        "rounds:CPU:LATENCY",
-        "bench:fp32:CPU:LATENCY",
-        "bench:int8:CPU:LATENCY",
-        "bench:w8:CPU:LATENCY",
-        "eval:int8",
-        "report",
-    ]
+    assert will_run == ["compress:int8", "bench:int8:CPU:LATENCY", "eval:int8", "report"]
     assert "changed: params.subset_size: 40 -> 20" in plan.stdout
     explain = ovrun("explain", str(recipe), "compress:int8", "--cache-dir", str(cache_dir))
     assert "params.subset_size: 40 -> 20" in explain.stdout

@@ -28,7 +28,6 @@ benchmark: {duration_s: 0.2, warmup: 1, seq_len: 16, repeats: 2}
 evaluate: {dataset: eval, reference: fp32}
 """
 CELL = "bench:fp32:CPU:LATENCY"
-GROUP = "rounds:CPU:LATENCY"  # measures every variant of the cell; CELL publishes fp32's row
 
 
 def _shown_matches_the_entry(project, stdout: str) -> dict:
@@ -39,7 +38,7 @@ def _shown_matches_the_entry(project, stdout: str) -> dict:
         (Cache(project.cache).out_dir(task["key"]) / "result.json").read_text(encoding="utf-8")
     )
     row = next(b for b in results["benchmarks"] if b["task"] == CELL)
-    for field in ("throughput", "latency_ms", "rounds", "iterations"):
+    for field in ("throughput", "latency_ms", "repeats", "iterations"):
         assert row[field] == published[field], field
     html = (project.out / "report.html").read_text(encoding="utf-8")
     assert html.rstrip().endswith(stamp_comment(json.loads(json.dumps(results, default=str))))
@@ -64,9 +63,8 @@ def test_forced_cell_reaches_table_results_and_report(tmp_path, tiny_project):
         measured.append(_shown_matches_the_entry(project, forced.stdout))
         report_keys.append(tasks["report"]["key"])
 
-    # an entry lost to `cache gc` or a hand removal is re-measured: the same holds. The
-    # measurement is the group's (rounds:), the row re-reads it when the group re-runs
-    Cache(project.cache).remove(project.results()["run"]["tasks"][GROUP]["key"])
+    # an entry lost to `cache gc` or a hand removal is re-measured: the same holds
+    Cache(project.cache).remove(project.results()["run"]["tasks"][CELL]["key"])
     plan = ovrun("plan", *args)
     assert "will run" in plan.stdout.split("report")[-1].splitlines()[0], plan.stdout
     healed = ovrun(*args)
@@ -75,7 +73,7 @@ def test_forced_cell_reaches_table_results_and_report(tmp_path, tiny_project):
     report_keys.append(project.results()["run"]["tasks"]["report"]["key"])
 
     # four measurements, four reports (timings never repeat to the nanosecond)
-    assert len({json.dumps(m["rounds"]) for m in measured}) == 4
+    assert len({json.dumps(m["repeats"]) for m in measured}) == 4
     assert len(set(report_keys)) == 4
 
     # nothing re-measured: the report of the last measurement is reused as it is

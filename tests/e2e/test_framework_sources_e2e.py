@@ -180,7 +180,7 @@ def test_dynamic_input_without_shapes_is_a_clear_benchmark_error(tf_models: Path
     converted models directly: how a cell error reaches the CLI is tested elsewhere.)"""
     import openvino as ov
 
-    from runner.adapters.ov_compile import static_shapes as _static_shapes
+    from runner.adapters.benchmark import _static_shapes
     from runner.core.errors import OvrunError
 
     batch_only = ov.convert_model(str(tf_models / "saved"))  # image: [?, 8, 8, 3]

@@ -51,20 +51,18 @@ def test_other_machine_re_measures_only_the_bench_cells(tmp_path, tiny_project):
     plan = ovrun("plan", recipe, "--cache-dir", cache)
     assert plan.returncode == 0, plan.stderr
     states = _states(plan.stdout)
-    # the group measures (rounds:CPU:LATENCY); its rows follow it
-    assert states["rounds:CPU:LATENCY"] == (
-        f"will run (measured on another machine: cores: {cores} -> {cores + 6}; "
-        f'cpu_model: "{real_cpu}" -> "Simulated Other CPU")'
-    )
     bench = [t for t in states if t.startswith("bench:") and ":CPU:" in t]
     assert len(bench) == 3
     for task in bench:
-        assert states[task] == "will run (upstream rounds:CPU:LATENCY will run)"
+        assert states[task] == (
+            f"will run (measured on another machine: cores: {cores} -> {cores + 6}; "
+            f'cpu_model: "{real_cpu}" -> "Simulated Other CPU")'
+        )
     for task in ("export", "data:calib", "data:eval", "compress:int8", "compress:w8"):
         assert states[task] == "cached", task
     assert states["eval:int8"] == "cached" and states["report"].startswith("will run")
 
-    explain = ovrun("explain", recipe, "rounds:CPU:LATENCY", "--cache-dir", cache)
+    explain = ovrun("explain", recipe, "bench:int8:CPU:LATENCY", "--cache-dir", cache)
     assert explain.returncode == 0, explain.stderr
     assert "measured on (CPU; the key holds this hardware fingerprint):" in explain.stdout
     for line in ("cpu_model: Simulated Other CPU", f"cores: {cores + 6}", "cpu_flags: "):
@@ -74,8 +72,7 @@ def test_other_machine_re_measures_only_the_bench_cells(tmp_path, tiny_project):
     second = ovrun(recipe, "--cache-dir", cache)
     assert second.returncode == 0, second.stdout + second.stderr
     tasks = project.results()["run"]["tasks"]
-    ran = {t for t, v in tasks.items() if v["state"] == "ran"}
-    assert ran == {"rounds:CPU:LATENCY", *bench, "report"}
+    assert {t for t, v in tasks.items() if v["state"] == "ran"} == {*bench, "report"}
 
     # back on the first machine: its own measurements are still there, nothing re-runs
     _memo(project.cache).write_text(json.dumps(original))
@@ -90,8 +87,7 @@ def test_first_plan_on_a_host_probes_once_in_a_child_process(tmp_path, tiny_proj
     plan = ovrun("plan", str(project.recipe), "--cache-dir", str(project.cache))
     assert plan.returncode == 0, plan.stderr
     states = _states(plan.stdout)
-    assert states["rounds:CPU:LATENCY"] == "will run (upstream export will run)"
-    assert states["bench:fp32:CPU:LATENCY"] == "will run (upstream rounds:CPU:LATENCY will run)"
+    assert states["bench:fp32:CPU:LATENCY"] == "will run (upstream export will run)"
     assert states["bench:fp32:GPU:LATENCY"].startswith("skipped (device GPU not available")
     probe = json.loads(_memo(project.cache).read_text())["probe"]
     assert probe["host"]["cpu_model"] and "AUTO" in probe["meta_devices"]
@@ -103,7 +99,7 @@ def test_without_a_probe_bench_cells_say_the_host_is_not_probed(tmp_path, tiny_p
 
     project = tiny_project(tiny_recipe(), TINY_CORPUS, dir=tmp_path)
     session = open_session(project.recipe, project.cache, probe_devices=False)
-    assert session.decisions["rounds:CPU:LATENCY"].reason == (
+    assert session.decisions["bench:fp32:CPU:LATENCY"].reason == (
         "this host's devices are not probed yet: a measurement is keyed on its hardware"
     )
     assert session.decisions["export"].reason == "not in cache"

@@ -32,7 +32,7 @@ RECIPE = """
     deploy: {variants: [int8_wo, w4]}
     """
 # Measurements (bench, eval) and the report that holds them are not artifacts of a key.
-MEASURING_OPS = ("benchmark", "bench_cell", "generate", "evaluate", "report")
+MEASURING_OPS = ("benchmark", "generate", "evaluate", "report")
 COMPRESS = ["compress:int8", "compress:int8_wo", "compress:w4"]
 
 

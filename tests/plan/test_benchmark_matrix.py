@@ -3,7 +3,6 @@ plan-time property check against the memoized device probe, repeats and fixed co
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,7 @@ def _recipe(tmp_path: Path, targets: str, benchmark: str = "seq_len: 64") -> Pat
 
 
 def _bench(plan) -> dict:
-    """bench: row id -> the interleaved group task that measures it (params, labels)."""
-    return {t.id: plan.tasks[t.deps["rounds"]] for t in plan.order() if t.op.name == "bench_cell"}
+    return {t.id: t for t in plan.order() if t.op.name == "benchmark"}
 
 
 def test_lists_expand_into_cells_with_readable_ids(tmp_path):
@@ -134,14 +132,12 @@ def test_repeats_and_fixed_iteration_counts(bert_out: Path, tmp_path: Path, hint
     from runner.plan.context import TaskContext
 
     params = {"hint": hint, "iterations": 25, "repeats": 3, "warmup": 2, "seq_len": 16}
-    params["cells"] = {"model": "bench"}
     ctx = TaskContext("bench", "benchmark", params, {"model": bert_out}, {}, tmp_path, "CPU")
-    benchmark.run(ctx)
-    result = json.loads((tmp_path / "cells" / "model.json").read_text())
-    assert [r["samples"] for r in result["rounds"]] == [25, 25, 25]  # batch 1
+    result = benchmark.run(ctx)
+    assert [r["iterations"] for r in result["repeats"]] == [25, 25, 25]
     assert result["iterations"] == 75
-    per_repeat = sorted(r["throughput"] for r in result["rounds"])
-    assert result["throughput"] == per_repeat[1]  # the median round
+    per_repeat = sorted(r["throughput"] for r in result["repeats"])
+    assert result["throughput"] == per_repeat[1]  # the median repeat
     spread = result["spread"]["throughput"]
     assert spread["min"] == per_repeat[0] and spread["max"] == per_repeat[2]
     assert spread["relative"] == pytest.approx((per_repeat[2] - per_repeat[0]) / per_repeat[1])

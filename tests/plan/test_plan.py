@@ -22,19 +22,8 @@ def test_three_variants_share_one_export_and_one_tokenization(tmp_path):
         "compress:int8",
         "compress:w4",
     }
-    # one interleaved group per cell measures every variant; each row reads its group
-    assert plan.tasks["bench:fp32:CPU:LATENCY"].deps == {"rounds": "rounds:CPU:LATENCY"}
-    assert plan.tasks["bench:int8:GPU:LATENCY"].deps == {"rounds": "rounds:GPU:LATENCY"}
-    assert plan.tasks["rounds:GPU:LATENCY"].deps == {
-        "fp32": "export",
-        "int8": "compress:int8",
-        "w4": "compress:w4",
-    }
-    assert plan.tasks["rounds:GPU:LATENCY"].params["cells"] == {
-        "fp32": "bench:fp32:GPU:LATENCY",
-        "int8": "bench:int8:GPU:LATENCY",
-        "w4": "bench:w4:GPU:LATENCY",
-    }
+    assert plan.tasks["bench:fp32:CPU:LATENCY"].deps == {"model": "export"}
+    assert plan.tasks["bench:int8:GPU:LATENCY"].deps == {"model": "compress:int8"}
     assert plan.tasks["eval:w4"].deps == {
         "model": "compress:w4",
         "reference": "export",
@@ -45,11 +34,9 @@ def test_three_variants_share_one_export_and_one_tokenization(tmp_path):
 
 def test_matrix_is_variants_times_devices_times_hints(tmp_path):
     plan = _plan(tmp_path)
-    bench = [t for t in plan.order() if t.op.name == "bench_cell"]
+    bench = [t for t in plan.order() if t.op.name == "benchmark"]
     assert len(bench) == 3 * 2 * 1
     assert all(t.device in ("CPU", "GPU") for t in bench)
-    groups = [t for t in plan.order() if t.op.name == "benchmark"]
-    assert [t.id for t in groups] == ["rounds:CPU:LATENCY", "rounds:GPU:LATENCY"]
 
 
 def test_topological_order_puts_dependencies_first(tmp_path):
@@ -66,7 +53,6 @@ def test_absent_device_is_skipped_and_dropped_from_report(tmp_path):
     plan = build_plan(recipe, lambda device: unavailable_reason(device, ["CPU"]))
     skipped = plan.skipped
     assert set(skipped) == {
-        "rounds:GPU:LATENCY",
         "bench:fp32:GPU:LATENCY",
         "bench:int8:GPU:LATENCY",
         "bench:w4:GPU:LATENCY",

@@ -1,4 +1,4 @@
-"""A real run on a tiny BERT (FP32 vs INT8 PTQ, CPU + an absent GPU, two hints, six interleaved rounds):
+"""A real run on a tiny BERT (FP32 vs INT8 PTQ, CPU + an absent GPU, two hints, two repeats):
 results.json against its schema, report.html in headless Chromium, `ovrun report`,
 `ovrun compare`, and `assert:` exit codes (slow); pages rendered offline in Chromium with
 every network request the page makes recorded (none allowed). The charts on synthetic
@@ -38,7 +38,7 @@ variants:
 targets:
   devices: [CPU, GPU]
   hints: [LATENCY, THROUGHPUT]
-benchmark: {duration_s: 0.05, warmup: 2, seq_len: 32, repeats: 6}  # 6 rounds: a 95% interval
+benchmark: {duration_s: 0.2, warmup: 2, seq_len: 32, repeats: 2}
 evaluate: {dataset: calib, reference: fp32, max_drop: 0.5}
 assert:
 """
@@ -102,8 +102,7 @@ def test_results_validate_against_the_schema(run):
     assert host["host"]["cpu_model"] and host["versions"]["nncf"] and host["openvino"]
     assert "OPTIMIZATION_CAPABILITIES" in host["devices"]["CPU"]
     ok = next(b for b in doc["benchmarks"] if b["status"] == "ok")
-    assert len(ok["rounds"]) == 6 and ok["spread"]["throughput"]["relative"] >= 0
-    assert ok["measurement"]["stopped"] == "rounds" and ok["throughput_ci"]["n"] == 6
+    assert len(ok["repeats"]) == 2 and ok["spread"]["throughput"]["relative"] >= 0
     # roofline figures reach results.json through the executor (the peak memo under the
     # run's cache; the suite measures the tiny size, so no share is judged here)
     assert ok["flops_per_inference"] > 0 and ok["gflops"] > 0 and ok["peak_gflops"] > 0
