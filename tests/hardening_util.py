@@ -16,9 +16,8 @@ from recipes_util import REPO
 
 from runner.cache.store import Cache
 
-# export, data:calib, compress:int8, rounds:CPU:LATENCY (the interleaved group), bench x2 (its
-# rows), eval:int8, report
-SMALL_TASKS = 8
+# export, data:calib, compress:int8, bench x2, eval:int8, report
+SMALL_TASKS = 7
 
 
 SMALL_CORPUS = {"calib.txt": (24, 1)}

@@ -95,14 +95,7 @@ def test_failed_task_keeps_going_and_leaves_no_partial_entry(tmp_path, tiny_proj
     tasks = project.results()["run"]["tasks"]
     assert tasks["compress:bad"]["state"] == "failed"
     assert tasks["bench:bad:CPU:LATENCY"]["state"] == "blocked"
-    # The interleaved group of a cell measures its variants together, so a failed variant
-    # blocks its group: the other variants' rows of that cell say why instead of a figure
-    # (known gap: a group should measure the variants that exist). Independent work went on.
-    assert tasks["eval:int8"]["state"] == "ran"
-    rows = {b["task"]: b for b in project.results()["benchmarks"]}
-    assert rows["bench:int8:CPU:LATENCY"]["status"] == "blocked"
-    assert "rounds:CPU:LATENCY" in rows["bench:int8:CPU:LATENCY"]["reason"]
-    assert tasks["rounds:CPU:LATENCY"]["state"] in ("failed", "blocked")
+    assert tasks["bench:int8:CPU:LATENCY"]["state"] == "ran"  # independent work went on
     cache = Cache(cache_dir)
     assert not cache.has(tasks["compress:bad"]["key"])
     assert list((cache_dir / "tmp").iterdir()) == []
