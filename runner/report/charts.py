@@ -81,21 +81,7 @@ def bar_panels(
         else {"labelLimit": NAME_LIMIT, "labelAngle": -45},
     }
     offset = {"field": "series", "type": "nominal", "sort": domain, "title": series_title}
-    color = {
-        "field": "series",
-        "type": "nominal",
-        "sort": domain,
-        "scale": {"domain": domain, "range": colors(len(domain))},
-        "title": series_title,
-        "legend": {
-            "orient": "bottom",
-            "columns": legend_columns(len(domain)),
-            "symbolLimit": 0,
-            "columnPadding": 16,
-        }
-        if legend
-        else None,
-    }
+    color = _series_color(domain, series_title, legend)
     charts = []
     for panel in panels:
         rows = panel["rows"]
@@ -197,19 +183,7 @@ def scatter(
     by a line; labels where they overlap nothing, front points first (the others keep
     their tooltip)."""
     domain = list(dict.fromkeys(p["series"] for p in points))
-    color = {
-        "field": "series",
-        "type": "nominal",
-        "sort": domain,
-        "scale": {"domain": domain, "range": colors(len(domain))},
-        "title": series_title,
-        "legend": {
-            "orient": "bottom",
-            "columns": legend_columns(len(domain)),
-            "symbolLimit": 0,
-            "columnPadding": 16,
-        },
-    }
+    color = _series_color(domain, series_title, True)
     # fixed domains (padded, not rounded) so that label positions can be computed here
     x_dom, y_dom = _padded([p["x"] for p in points]), _padded([p["y"] for p in points])
     x = {"field": "x", "type": "quantitative", "title": x_title}
@@ -271,3 +245,22 @@ def _padded(values: list[float]) -> tuple[float, float]:
     lo, hi = min(values), max(values)
     pad = (hi - lo) * 0.08 if hi > lo else (abs(hi) * 0.02 or 1.0)
     return lo - pad, hi + pad
+
+
+def _series_color(domain: list[str], title: str, legend: bool) -> dict[str, Any]:
+    """The colour encoding of the ``series`` field: one colour per series, legend below."""
+    return {
+        "field": "series",
+        "type": "nominal",
+        "sort": domain,
+        "scale": {"domain": domain, "range": colors(len(domain))},
+        "title": title,
+        "legend": {
+            "orient": "bottom",
+            "columns": legend_columns(len(domain)),
+            "symbolLimit": 0,
+            "columnPadding": 16,
+        }
+        if legend
+        else None,
+    }
